@@ -1,0 +1,5 @@
+"""Tortoise models: the data 4S Desk keeps, with the indexes its lookups need."""
+
+from bot.models.wechat import OutboxKind, OutboxMessage, OutboxStatus, ProcessedMessage, TokenCache
+
+__all__ = ["OutboxKind", "OutboxMessage", "OutboxStatus", "ProcessedMessage", "TokenCache"]

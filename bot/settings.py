@@ -1,0 +1,122 @@
+"""Typed settings read once from environment variables, with safe defaults for a newcomer."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+WechatMode = Literal["plain", "compat", "safe"]
+
+# Sandbox identity: fixed so the simulator, tests and README examples agree without configuration.
+SANDBOX_APPID = "wx4sdesksandbox01"
+SANDBOX_SECRET = "sandbox-secret-4sdesk"
+SANDBOX_TOKEN = "sandboxtoken4sdesk"
+SANDBOX_AES_KEY = "c2FuZGJveGFlc2tleTRzZGVza3NhbmRib3hhZXNrZXk"  # 43 chars, decodes to 32 bytes
+
+DEFAULT_DATABASE_URL = "sqlite://var/4sdesk.sqlite3"
+REAL_API_BASE = "https://api.weixin.qq.com"
+
+
+class SettingsError(ValueError):
+    """A setting has a value the service cannot run with."""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything the service reads from its environment; see the README's settings table."""
+
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 8080
+    redis_url: str | None = None
+    timezone: str = "Asia/Shanghai"
+    log_level: str = "INFO"
+    max_message_age: int = 300
+    wechat_appid: str = SANDBOX_APPID
+    wechat_secret: str = SANDBOX_SECRET
+    wechat_token: str = SANDBOX_TOKEN
+    wechat_aes_key: str | None = SANDBOX_AES_KEY
+    wechat_aes_key_previous: str | None = None
+    wechat_mode: WechatMode = "safe"
+    wechat_api_base: str | None = None
+    sandbox: bool = True
+    # How long the webhook waits for a handler before answering "success" and sending the reply
+    # later through the outbox. WeChat gives up after 5 s and retries, so stay well under it.
+    reply_budget: float = 4.0
+    # Processed-message records (WeChat retry dedupe) are kept this long.
+    dedupe_retention_s: int = 86400
+    outbox_poll_interval: float = 1.0
+    run_background_tasks: bool = True
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    @property
+    def api_base(self) -> str:
+        """Where the WeChat API lives: the real one, or the in-process emulator in sandbox mode."""
+        if self.wechat_api_base:
+            return self.wechat_api_base.rstrip("/")
+        if self.sandbox:
+            return f"http://{self.host}:{self.port}/sandbox"
+        return REAL_API_BASE
+
+    @property
+    def aes_keys(self) -> tuple[str, ...]:
+        """Current EncodingAESKey first, then the previous one accepted during a key rotation."""
+        return tuple(k for k in (self.wechat_aes_key, self.wechat_aes_key_previous) if k)
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from `env` (default: the process environment); raise SettingsError on bad values."""
+        e = os.environ if env is None else env
+
+        def get(name: str) -> str | None:
+            value = e.get(name, "").strip()
+            return value or None
+
+        secret = get("WECHAT_SECRET")
+        sandbox = secret is None
+        mode = (get("WECHAT_MODE") or "safe").lower()
+        if mode not in ("plain", "compat", "safe"):
+            raise SettingsError(f"WECHAT_MODE must be plain, compat or safe, not {mode!r}")
+        aes_key = get("WECHAT_AES_KEY") or (SANDBOX_AES_KEY if sandbox else None)
+        previous = get("WECHAT_AES_KEY_PREVIOUS")
+        for name, key in (("WECHAT_AES_KEY", aes_key), ("WECHAT_AES_KEY_PREVIOUS", previous)):
+            if key is not None and len(key) != 43:
+                raise SettingsError(f"{name} must be the 43-character EncodingAESKey")
+        if mode != "plain" and aes_key is None:
+            raise SettingsError(f"WECHAT_MODE={mode} needs WECHAT_AES_KEY")
+        if not sandbox and (get("WECHAT_APPID") is None or get("WECHAT_TOKEN") is None):
+            raise SettingsError("WECHAT_SECRET is set, so WECHAT_APPID and WECHAT_TOKEN are required too")
+        timezone = get("BOT_TIMEZONE") or "Asia/Shanghai"
+        try:
+            ZoneInfo(timezone)
+        except (KeyError, ValueError) as exc:
+            raise SettingsError(f"BOT_TIMEZONE {timezone!r} is not a known time zone") from exc
+        try:
+            port = int(get("BOT_PORT") or 8080)
+            max_age = int(get("BOT_MAX_MESSAGE_AGE") or 300)
+        except ValueError as exc:
+            raise SettingsError(f"BOT_PORT and BOT_MAX_MESSAGE_AGE must be integers: {exc}") from exc
+        return cls(
+            database_url=get("BOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
+            host=get("BOT_HOST") or "127.0.0.1",
+            port=port,
+            redis_url=get("BOT_REDIS_URL"),
+            timezone=timezone,
+            log_level=(get("BOT_LOG_LEVEL") or "INFO").upper(),
+            max_message_age=max_age,
+            wechat_appid=get("WECHAT_APPID") or SANDBOX_APPID,
+            wechat_secret=secret or SANDBOX_SECRET,
+            wechat_token=get("WECHAT_TOKEN") or SANDBOX_TOKEN,
+            wechat_aes_key=aes_key,
+            wechat_aes_key_previous=previous,
+            wechat_mode=mode,  # type: ignore[arg-type]
+            wechat_api_base=get("WECHAT_API_BASE"),
+            sandbox=sandbox,
+        )
