@@ -35,6 +35,8 @@ _CN_DIGITS: Final[dict[str, int]] = {
     "七": 7,
     "八": 8,
     "九": 9,
+    "俩": 2,
+    "仨": 3,
 }
 _CN_UNITS: Final[dict[str, int]] = {"十": 10, "百": 100}
 _CN_TENS: Final[dict[str, int]] = {"廿": 20, "卅": 30}

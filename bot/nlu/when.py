@@ -3,6 +3,7 @@
 import calendar
 import itertools
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any, Final
@@ -23,7 +24,7 @@ When = datetime | date
 # read as 1 o'clock or "一时半会" as 1:30. The look-behind keeps 周一下午 and 星期一早上 convertible.
 _NUMERAL_KEEP = (
     r"(?<![周期拜第初])一(?:下|起|直|定|般|样|些|切|共|致|会|时|早)"
-    r"|一点点|一点儿|有一点|万一|统一|唯一|过两天|这两天|前两天|那两天"
+    r"|一点点|一点儿|有一点|一大早|万一|统一|唯一|过两天|这两天|前两天|那两天"
     rf"|(?<=[快早晚慢好多少稍差大小高低宜贵近远长短])一点(?![半钟整过刻{CN_NUMERAL_CHARS}\d])"
 )
 _NUMERAL_RE: Final = re.compile(rf"(?P<keep>{_NUMERAL_KEEP})|(?P<run>[{CN_NUMERAL_CHARS}]+)")
@@ -35,7 +36,9 @@ def _numeral_to_digits(match: re.Match[str]) -> str:
         return match.group()
     if match.string[match.start() - 1 : match.start()] in {"周", "期", "拜"}:
         # Only the first numeral is the weekday: 礼拜六三点 and 周六12点 must not become 周63点 or 周612点.
-        return f"{_run_to_digits(run[0])} {_run_to_digits(run[1:]) if len(run) > 1 else ''}"
+        rest = _NUMERAL_RE.match(match.string, match.start() + 1)
+        kept = rest is not None and rest["keep"] is not None
+        return f"{_run_to_digits(run[0])} {run[1:] if kept else _run_to_digits(run[1:])}"
     return _run_to_digits(run)
 
 
@@ -67,6 +70,7 @@ _DAY_PARTS: Final[dict[str, str]] = {
     "半夜": "midnight",
     "深夜": "midnight",
     "大清早": "morning",
+    "一大早": "morning",
     "清早": "morning",
     "清晨": "morning",
     "一早": "morning",
@@ -113,6 +117,8 @@ _DAY_WORDS: Final[dict[str, tuple[int, str | None]]] = {
     "明儿个": (1, None),
     "明儿": (1, None),
     "后天": (2, None),
+    "后儿个": (2, None),
+    "后儿": (2, None),
     "昨天": (-1, None),
     "昨日": (-1, None),
     "昨儿": (-1, None),
@@ -130,6 +136,14 @@ _DAY_WORDS: Final[dict[str, tuple[int, str | None]]] = {
     "昨夜": (-1, "evening"),
     "明": (1, None),
 }
+_EN_DAY_WORDS_CN: Final[dict[str, tuple[int, str | None]]] = {
+    "today": (0, None),
+    "tonight": (0, "evening"),
+    "tomorrow": (1, None),
+    "tmrw": (1, None),
+    "tmr": (1, None),
+    "yesterday": (-1, None),
+}
 # Fixed-date holidays only; lunar ones (春节, 中秋) move every year and are left to the dialog.
 _HOLIDAYS: Final[dict[str, tuple[int, int]]] = {
     "元旦": (1, 1),
@@ -142,7 +156,7 @@ _HOLIDAYS: Final[dict[str, tuple[int, int]]] = {
 }
 
 
-def _alternation(words: Any) -> str:
+def _alternation(words: Iterable[str]) -> str:
     return "|".join(re.escape(w) for w in sorted(words, key=len, reverse=True))
 
 
@@ -156,7 +170,11 @@ _DAY_WORD_RE = "|".join(
 
 _TOKEN_PATTERNS: Final = (
     # Greetings and "a bit earlier/later" mention a day part but name no time.
-    ("ignore", r"早上好|早安|上午好|中午好|下午好|晚上好|晚安|早点|晚点|早些|晚些|早一点|晚一点"),
+    (
+        "ignore",
+        r"早上好|早安|上午好|中午好|下午好|晚上好|晚安|早点|晚点|早些|晚些|早一点|晚一点|下午茶"
+        r"|周末愉快|周末快乐|圣诞快乐|元旦快乐|新年快乐",
+    ),
     (
         "fallback",
         r"如果不行|如果不可以|要是不行|万一不行|实在不行|再不行|不行的话|不可以的话|不方便的话"
@@ -170,11 +188,12 @@ _TOKEN_PATTERNS: Final = (
     (
         "neg",
         r"(?<!行)不行|(?<!可)不可以|(?<!便)不方便|不太方便|不是很方便|不大方便|(?<!有)没空|(?<!有)没有空"
-        r"|(?<!有)没时间|(?<!有)没有时间|有事|有点事|很忙|太忙|在忙|要忙|比较忙|有点忙|来不了|去不了|过不去"
+        r"|(?<!有)没时间|(?<!有)没有时间|有事|有点事|很忙|太忙|在忙|要忙|比较忙|有点忙|[来去约到]不了"
+        r"|过不去|过不来|赶不上|赶不过来"
         r"|(?<!在)不在|(?<!合)不合适|不太行|(?<!能)不能|不ok|(?<!好)不好(?!意思)|不太好|够呛|除外"
-        r"|来不及|没办法|没法|有安排|出差|要上班|得上班|在上班|太晚|太早",
+        r"|来不及|没办法|没法|有安排|出差|要上班|得上班|在上班|都上班|太晚|太早",
     ),
-    ("notbefore", r"(?<!是)不是|除了"),
+    ("notbefore", r"(?<!是)不是|除了|不要|别(?![的人])"),
     ("or", r"或者|或是|或|要么|还是"),
     ("past", r"上次|上回|上1次|前几天|去年的|本来|原来|原先|原本"),
     ("same_time", r"这个时候|这个时间|这个点|同一时间|同样时间"),
@@ -226,6 +245,8 @@ _TOKEN_PATTERNS: Final = (
     ),
     ("holiday", rf"(?P<hd>{_alternation(_HOLIDAYS)})节?"),
     ("dayword", rf"(?P<dw>{_DAY_WORD_RE})"),
+    # English day words inside Chinese text ("tomorrow 下午3点"); all-English text goes to dateparser.
+    ("dayword_en", r"(?<![a-z])(?P<dwe>today|tonight|tomorrow|tmrw|tmr|yesterday)(?![a-z])"),
     (
         "clock_cn",
         rf"(?<![\d第.])(?P<ck_h>{_NUM})\s*(?:点钟?|时)\s*(?:(?P<ck_half>半)|(?P<ck_q>[13])\s*刻"
@@ -236,7 +257,7 @@ _TOKEN_PATTERNS: Final = (
     (
         "dom",
         r"(?<![\d第路街道巷弄区栋楼村号月.])(?P<dom_d>\d{1,2})\s*[号日]"
-        r"(?![线楼门口位库厅台桌码车院栋单室店机人子])",
+        r"(?![线楼门口位库厅台桌码车院栋单室店机人子技])",
     ),
     ("daypart", rf"(?P<dp>{_PART_WORDS})(?:\s*(?P<dp_h>{_NUM})(?![\d号日月天周个小分点时:.年~〜\-到至]|\s*{_AMPM}))?"),
     ("range", _RANGE_SEP),
@@ -252,14 +273,13 @@ _CJK: Final = re.compile(r"[\u4e00-\u9fff]")
 # Tokens and groups
 # ---------------------------------------------------------------------------------------------------------
 
-_DATA_KINDS: Final = frozenset({"day", "part", "clock", "moment", "vague", "invalid"})
+# Each data token fills slots of a candidate time; a token whose slot is taken starts the next candidate.
 _SLOTS: Final[dict[str, tuple[str, ...]]] = {
     "day": ("day",),
     "vague": ("day",),
     "part": ("part",),
     "clock": ("clock",),
     "moment": ("day", "part", "clock"),
-    "invalid": (),
 }
 
 
@@ -284,7 +304,8 @@ class _Token:
 
 @dataclass(slots=True)
 class _Group:
-    start: int
+    """One candidate time: the day, day part and clock tokens that belong together, with its markers."""
+
     end: int
     slots: set[str] = field(default_factory=set)
     day: date | None = None
@@ -473,6 +494,9 @@ def _token(match: re.Match[str], now: datetime) -> _Token | None:
     if kind == "dayword":
         offset, part = _DAY_WORDS[match["dw"]]
         return _Token("day", start, end, day=today + timedelta(days=offset), part=part)
+    if kind == "dayword_en":
+        offset, part = _EN_DAY_WORDS_CN[match["dwe"]]
+        return _Token("day", start, end, day=today + timedelta(days=offset), part=part)
     if kind == "dom":
         return _Token("day", start, end, day=_day_of_month(today, int(match["dom_d"])))
     if kind == "range_clock":
@@ -583,10 +607,11 @@ def _numeric_date(match: re.Match[str], today: date) -> _Token | None:
     except _Invalid:
         day = None
     if day is None:
-        if alt is not None and first < 24 and len(match["nd_d"]) == 2 and match["nd_sep"] == ".":
+        if dotted and time_like and second < 60:
             # 15.30 cannot be a month-day; written with a dot and two-digit minutes it is a clock time.
-            return _Token("clock", start, end, hour=first, minute=second, literal=True)
-        if match["nd_sep"] == ".":
+            return _Token("clock", start, end, hour=first, minute=second)
+        if dotted:
+            # Dots are also decimals (2.0T, 1.5万); an impossible "date" with one is just a number.
             return None
         raise _Invalid
     return _Token("day", start, end, day=day, alt_clock=alt, time_like=time_like)
@@ -628,15 +653,14 @@ def _groups(tokens: list[_Token], text: str) -> list[_Group]:
     in_range = False
     pending: dict[str, int] = {}
     for token in tokens:
-        if token.kind not in _DATA_KINDS:
+        if token.kind not in _SLOTS:
             if token.kind == "range":
                 in_range = current is not None
                 continue
             in_range = False
             if token.kind == "neg":
-                last = current or (groups[-1] if groups else None)
-                if last is not None and _same_clause(text, last.end, token.start):
-                    last.negated = True
+                if groups and _same_clause(text, groups[-1].end, token.start):
+                    groups[-1].negated = True
                 current = None
             elif token.kind in {"notbefore", "past"}:
                 pending[token.kind] = token.end
@@ -650,7 +674,7 @@ def _groups(tokens: list[_Token], text: str) -> list[_Group]:
         if current is not None and current.fits(token) and not pending:
             current.add(token)
             continue
-        current = _Group(token.start, token.end)
+        current = _Group(token.end)
         current.add(token)
         current.fallback = "fallback" in pending
         current.correction = "correct" in pending
@@ -768,7 +792,7 @@ def _choose(groups: list[_Group], now: datetime) -> When | None:
         later = groups[chosen + 1] if chosen + 1 < len(groups) else None
         if later is not None and later.after_or and later.day is not None and later.clock is not None:
             # 明天或后天下午3点: the time is shared by both days.
-            shared = _Group(group.start, later.end, day=group.day, part=later.part, clock=later.clock)
+            shared = _Group(later.end, day=group.day, part=later.part, clock=later.clock)
             return _resolve(shared, now)
         for i in primary:
             if i > chosen and groups[i].day == group.day and groups[i].clock is not None:
@@ -785,11 +809,11 @@ def _is_past(value: When | None, now: datetime) -> bool:
 def _parse_chinese(text: str, now: datetime) -> tuple[When | None, bool]:
     """The reading of the Chinese layer, and whether it found any time expression at all."""
     tokens = _tokens(text, now)
-    data = [t for t in tokens if t.kind in _DATA_KINDS]
-    if not data:
+    if not any(token.kind in _SLOTS for token in tokens):
         return None, False
     groups = _groups(tokens, text)
     for group in groups:
+        # Resolving every candidate, chosen or not, raises on an impossible value anywhere in the text.
         _resolve(group, now)
     _inherit(groups)
     return _choose(groups, now), True
@@ -836,6 +860,8 @@ _EN_ONE_UNIT: Final = re.compile(rf"\ban?\s+({_EN_UNIT})\b")
 _EN_LATER: Final = re.compile(rf"\b(\d+\s*{_EN_UNIT})\s+(?:later|from now)\b")
 _EN_AFTER: Final = re.compile(rf"\bafter\s+(?=\d+\s*{_EN_UNIT}\b)")
 _EN_MONTH_DAY: Final = re.compile(rf"\b(?:{_EN_MONTH})\b")
+_EN_YEAR: Final = re.compile(r"\d{4}")
+_EN_DAY_NAMED: Final = re.compile(rf"\d|\b(?:{_EN_WEEKDAY})\b")
 _EN_ANCHOR: Final = re.compile(rf"\d|\b(?:{_EN_DAY_WORDS}|{_EN_WEEKDAY})\b")
 
 
@@ -885,7 +911,7 @@ def _parse_english(text: str, now: datetime) -> When | None:
     if span is None or not _EN_ANCHOR.search(span):
         return None
     weekend = _EN_WEEKEND.search(span)
-    if weekend is not None and not re.search(rf"\d|\b(?:{_EN_WEEKDAY})\b", span):
+    if weekend is not None and not _EN_DAY_NAMED.search(span):
         return _weekend(now.date(), 1 if weekend[1] else 0)
     span = _EN_BARE_AT.sub(_bare_hour, span)
     settings = dict(_DATEPARSER_BASE, RELATIVE_BASE=now.replace(tzinfo=None))
@@ -893,7 +919,7 @@ def _parse_english(text: str, now: datetime) -> When | None:
     if parsed is None:
         return None
     month_day = _EN_MONTH_DAY.search(span)
-    if month_day is not None and not re.search(r"\d{4}", span):
+    if month_day is not None and not _EN_YEAR.search(span):
         # dateparser's "future" preference would move 20 Nov to next year on 28 Nov; the store reads a
         # month-day without a year as this year unless that month is over, as in Chinese.
         try:
