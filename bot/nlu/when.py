@@ -200,7 +200,7 @@ _TOKEN_PATTERNS: Final = (
     (
         "reltime",
         r"(?:再?过\s*)?(?P<rt_n>\d+(?:\.\d+)?|半)\s*(?P<rt_unit>个半小时|个半钟头|个小时|个钟头|个钟"
-        r"|小时|钟头|分钟|刻钟)\s*(?:以后|之后|后)"
+        r"|小时|钟头|分钟|刻钟)\s*(?:以后|之后|后|以内|之内|内)"
         r"|再?过\s*(?P<rt_n2>\d+(?:\.\d+)?|半)\s*(?P<rt_unit2>个半小时|个小时|个钟头|小时|钟头|分钟|刻钟)",
     ),
     (
@@ -702,7 +702,7 @@ def _hour_of_day(part: str | None, clock: _Token) -> tuple[int, int]:
         if hour == 12:
             return 0, 0 if clock.ampm == "am" else 12
         return 0, hour + 12 if clock.ampm == "pm" and hour < 12 else hour
-    if clock.literal:
+    if clock.literal and part is None:
         return 0, hour
     if part is None:
         # Business hours: 1-5 without a day part are afternoon; 6 and 7 stay morning (early drop-off).
@@ -942,6 +942,12 @@ def parse_when(text: str, now: datetime) -> datetime | date | None:
     Returns an aware datetime when a day and a clock time are given, a date when only the day is, and None
     when the text names no usable time (nothing at all, only a vague span such as 下周, or an impossible
     value such as 25点). Past readings are returned as they are; refusing them is the dialog's job.
+
+    Readings the rules leave open: an hour without a day part is 13-17 for 1-5 and as said for 6-12 (a
+    7点 drop-off is morning); 晚上12点 is midnight at the start of the next day; a day part without a day is
+    today until that part is over; 月初/月中/旬 and lunar holidays are vague (None); 现在/马上 name no
+    time (None); with several candidates the first usable one wins unless a later one is a correction
+    (改到, 不对, 算了 …) or an earlier one is refused (不行, 没空, 不是 …) or only a fallback (不行的话 …).
     """
     prepared = _prepare(text)
     try:
