@@ -194,6 +194,8 @@ _TOKEN_PATTERNS: Final = (
         r"|来不及|没办法|没法|有安排|出差|要上班|得上班|在上班|都上班|太晚|太早",
     ),
     ("notbefore", r"(?<!是)不是|除了|不要|别(?![的人])"),
+    # Said after a candidate: the customer's preferred one among several (周四或周五，周五更好).
+    ("prefer", r"更好|更方便|更合适|比较好|最好了|优先"),
     ("or", r"或者|或是|或|要么|还是"),
     ("past", r"上次|上回|上1次|前几天|去年的|本来|原来|原先|原本"),
     ("same_time", r"这个时候|这个时间|这个点|同一时间|同样时间"),
@@ -446,7 +448,7 @@ def _token(match: re.Match[str], now: datetime) -> _Token | None:
     kind = match.lastgroup or ""
     today = now.date()
     start, end = match.span()
-    if kind in {"ignore", "range", "fallback", "correct", "neg", "notbefore", "or", "past"}:
+    if kind in {"ignore", "range", "fallback", "correct", "neg", "prefer", "notbefore", "or", "past"}:
         return None if kind == "ignore" else _Token(kind, start, end)
     if kind in {"vague", "vague_span"}:
         month = match["vm_m"]
@@ -658,9 +660,12 @@ def _groups(tokens: list[_Token], text: str) -> list[_Group]:
                 in_range = current is not None
                 continue
             in_range = False
-            if token.kind == "neg":
+            if token.kind in {"neg", "prefer"}:
                 if groups and _same_clause(text, groups[-1].end, token.start):
-                    groups[-1].negated = True
+                    if token.kind == "neg":
+                        groups[-1].negated = True
+                    else:
+                        groups[-1].correction = True
                 current = None
             elif token.kind in {"notbefore", "past"}:
                 pending[token.kind] = token.end
@@ -755,7 +760,7 @@ def _resolve(group: _Group, now: datetime) -> When | None:
         extra_days, hour = _hour_of_day(group.part, group.clock)
         day = group.day if group.day is not None else today
         moment = datetime.combine(day + timedelta(days=extra_days), time(hour, group.clock.minute), now.tzinfo)
-        if group.day is None and moment < now.replace(second=0, microsecond=0):
+        if group.day is None and moment <= now:
             moment += timedelta(days=1)
         return moment
     if group.day is not None:
