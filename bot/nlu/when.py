@@ -811,17 +811,16 @@ def _is_past(value: When | None, now: datetime) -> bool:
     return value is not None and value < now.date()
 
 
-def _parse_chinese(text: str, now: datetime) -> tuple[When | None, bool]:
-    """The reading of the Chinese layer, and whether it found any time expression at all."""
+def _parse_chinese(text: str, now: datetime) -> When | None:
     tokens = _tokens(text, now)
     if not any(token.kind in _SLOTS for token in tokens):
-        return None, False
+        return None
     groups = _groups(tokens, text)
     for group in groups:
         # Resolving every candidate, chosen or not, raises on an impossible value anywhere in the text.
         _resolve(group, now)
     _inherit(groups)
-    return _choose(groups, now), True
+    return _choose(groups, now)
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -873,19 +872,29 @@ _EN_ANCHOR: Final = re.compile(rf"\d|\b(?:{_EN_DAY_WORDS}|{_EN_WEEKDAY})\b")
 def _english_span(text: str) -> str | None:
     """The run of date-like English words in `text` that carries the most date information."""
     runs: list[list[str]] = []
+    refused: set[int] = set()
     last_end = -1
+    previous_word = ""
     for match in _EN_TOKEN.finditer(text):
         word = match.group()
         datey = word in _EN_WORDS or word in _EN_EDGE_FILLERS or word[0].isdigit()
-        if datey:
+        if word == "," and len(runs) - 1 in refused:
+            # The refusal ends at the comma: "not tomorrow, friday" offers friday.
+            last_end = -1
+        elif datey:
             if runs and last_end >= 0 and not text[last_end : match.start()].strip():
                 runs[-1].append(word)
             else:
                 runs.append([word])
+                if previous_word == "not":
+                    # "not tomorrow, friday": the refused run cannot be the answer.
+                    refused.add(len(runs) - 1)
             last_end = match.end()
         else:
             last_end = -1
-    best = max(runs, key=lambda run: len(_EN_ANCHOR.findall(" ".join(run))), default=[])
+        previous_word = word
+    candidates = [run for i, run in enumerate(runs) if i not in refused]
+    best = max(candidates, key=lambda run: len(_EN_ANCHOR.findall(" ".join(run))), default=[])
     while best and best[0] in _EN_EDGE_FILLERS:
         best.pop(0)
     while best and (best[-1] in _EN_EDGE_FILLERS or best[-1] == "in"):
@@ -955,15 +964,12 @@ def parse_when(text: str, now: datetime) -> datetime | date | None:
     (改到, 不对, 算了 …) or an earlier one is refused (不行, 没空, 不是 …) or only a fallback (不行的话 …).
     """
     prepared = _prepare(text)
+    if _CJK.search(prepared) is None and _EN_STRONG.search(prepared):
+        return _parse_english(prepared, now)
     try:
-        result, found = _parse_chinese(prepared, now)
+        return _parse_chinese(prepared, now)
     except _Invalid:
         return None
-    if _CJK.search(prepared) is None and _EN_STRONG.search(prepared):
-        english = _parse_english(prepared, now)
-        if english is not None or not found:
-            return english
-    return result
 
 
 def warm_up() -> None:

@@ -498,6 +498,13 @@ ENGLISH: list[Case] = [
     ("sat", "3pm", "2026-11-28 15:00"),
     ("sat", "12/3 3pm", "2026-12-03 15:00"),
     ("sat", "hello", None),
+    ("sat", "not tomorrow, friday", "2026-12-04"),
+    ("sat", "Tomorrow, 10:30 AM", "2026-11-29 10:30"),
+    ("sat", "on Friday at 2", "2026-12-04 14:00"),
+    ("sat", "I'd like to book a service on Dec 10 at 9am", "2026-12-10 09:00"),
+    ("sat", "2 hours from now", "2026-11-28 12:30"),
+    ("sat", "Monday morning", "2026-11-30"),
+    ("sat", "tomorrow 3pm 谢谢", "2026-11-29 15:00"),
 ]
 
 ALL_CASES = (
