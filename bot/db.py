@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
 from tortoise.connection import connections
+from tortoise.exceptions import OperationalError
 
 from bot.settings import Settings
 
@@ -97,7 +98,11 @@ async def pending_migrations(settings: Settings) -> list[str]:
 
     location = migrations_location(settings.database_url) / "models"
     files = sorted(p.name for p in location.glob("*.py") if p.stem.split("_")[0].isdigit())
-    applied = set(await Aerich.filter(app="models").values_list("version", flat=True))
+    try:
+        versions = cast(list[str], await Aerich.filter(app="models").values_list("version", flat=True))
+        applied = set(versions)
+    except OperationalError:  # no aerich table: nothing was ever applied
+        applied = set()
     return [f for f in files if f not in applied]
 
 

@@ -17,6 +17,10 @@ SANDBOX_TOKEN = "sandboxtoken4sdesk"
 SANDBOX_AES_KEY = "c2FuZGJveGFlc2tleTRzZGVza3NhbmRib3hhZXNrZXk"  # 43 chars, decodes to 32 bytes
 
 DEFAULT_DATABASE_URL = "sqlite://var/4sdesk.sqlite3"
+DEFAULT_STORE_NAME = "4S Desk 演示店"
+DEFAULT_STORE_ADDRESS = "广州市天河区车城路 8 号"
+DEFAULT_STORE_PHONE = "020-88886666"
+DEFAULT_STORE_HOURS = "每天 08:30-18:00"
 REAL_API_BASE = "https://api.weixin.qq.com"
 
 
@@ -45,6 +49,10 @@ class Settings:
     sandbox: bool = True
     # How long the webhook waits for a handler before answering "success" and sending the reply
     # later through the outbox. WeChat gives up after 5 s and retries, so stay well under it.
+    store_name: str = DEFAULT_STORE_NAME
+    store_address: str = DEFAULT_STORE_ADDRESS
+    store_phone: str = DEFAULT_STORE_PHONE
+    store_hours: str = DEFAULT_STORE_HOURS
     reply_budget: float = 4.0
     # Processed-message records (WeChat retry dedupe) are kept this long.
     dedupe_retention_s: int = 86400
@@ -119,4 +127,8 @@ class Settings:
             wechat_mode=mode,  # type: ignore[arg-type]
             wechat_api_base=get("WECHAT_API_BASE"),
             sandbox=sandbox,
+            store_name=get("BOT_STORE_NAME") or DEFAULT_STORE_NAME,
+            store_address=get("BOT_STORE_ADDRESS") or DEFAULT_STORE_ADDRESS,
+            store_phone=get("BOT_STORE_PHONE") or DEFAULT_STORE_PHONE,
+            store_hours=get("BOT_STORE_HOURS") or DEFAULT_STORE_HOURS,
         )

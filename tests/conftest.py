@@ -7,6 +7,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import pytest
@@ -14,12 +15,15 @@ from tortoise import Tortoise
 from tortoise.connection import connections
 
 from bot import db
-from bot.settings import Settings
+from bot.app import create_app
+from bot.settings import SANDBOX_APPID, SANDBOX_SECRET, Settings
+from bot.wechat.peer import WeChatPeer
+from bot.wechat.sandbox import SANDBOX_STATE, SandboxState, create_sandbox_app
+from tests.wechat_helper import WeChatTester
 
 # "sqlite" (default) or "postgres"; CI runs the suite once with each.
 TEST_DATABASE = os.environ.get("BOT_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("BOT_TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/test")
-TABLES = ("processed_message", "token_cache", "outbox_message")
 
 
 async def _pg_admin(sql: str) -> None:
@@ -56,7 +60,50 @@ async def database(database_url: str) -> AsyncIterator[str]:
     """The ORM connected to the test database, every table emptied first."""
     await db.connect(Settings(database_url=database_url))
     conn = connections.get("default")
-    for table in TABLES:
-        await conn.execute_script(f'DELETE FROM "{table}"')
+    for model in Tortoise.apps["models"].values():
+        if model._meta.db_table != "aerich":
+            await conn.execute_script(f'DELETE FROM "{model._meta.db_table}"')
     yield database_url
     await Tortoise.close_connections()
+
+
+@pytest.fixture
+async def sandbox_server(aiohttp_server: Any) -> Any:
+    """The WeChat API emulator on its own test server, as a separate WeChat would be."""
+    return await aiohttp_server(create_sandbox_app(SandboxState(appid=SANDBOX_APPID, secret=SANDBOX_SECRET)))
+
+
+@pytest.fixture
+def sandbox(sandbox_server: Any) -> SandboxState:
+    return sandbox_server.app[SANDBOX_STATE]  # type: ignore[no-any-return]
+
+
+@pytest.fixture
+def sandbox_url(sandbox_server: Any) -> str:
+    return str(sandbox_server.make_url("")).rstrip("/")
+
+
+def make_settings(database_url: str, api_base: str, **overrides: Any) -> Settings:
+    """Sandbox-mode settings against the test database and the emulator; tests override what they exercise."""
+    base: dict[str, Any] = {
+        "database_url": database_url,
+        "wechat_api_base": api_base,
+        "outbox_poll_interval": 0.05,
+    }
+    base.update(overrides)
+    return Settings(**base)
+
+
+@pytest.fixture
+def settings(database: str, sandbox_url: str) -> Settings:
+    return make_settings(database, sandbox_url)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings) -> Any:
+    return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture
+def wechat(client: Any, settings: Settings, sandbox: SandboxState) -> WeChatTester:
+    return WeChatTester(client, WeChatPeer.for_settings(settings), sandbox)

@@ -1,5 +1,12 @@
 """Tortoise models: the data 4S Desk keeps, with the indexes its lookups need."""
 
-from bot.models.wechat import OutboxKind, OutboxMessage, OutboxStatus, ProcessedMessage, TokenCache
+from bot.models.wechat import (
+    OutboxKind,
+    OutboxMessage,
+    OutboxStatus,
+    PagedReply,
+    ProcessedMessage,
+    TokenCache,
+)
 
-__all__ = ["OutboxKind", "OutboxMessage", "OutboxStatus", "ProcessedMessage", "TokenCache"]
+__all__ = ["OutboxKind", "OutboxMessage", "OutboxStatus", "PagedReply", "ProcessedMessage", "TokenCache"]

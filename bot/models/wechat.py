@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -53,7 +54,7 @@ class OutboxMessage(Model):
     id = fields.BigIntField(primary_key=True)
     kind = fields.CharEnumField(OutboxKind, max_length=16)
     openid = fields.CharField(max_length=64, db_index=True)
-    payload = fields.JSONField()
+    payload: dict[str, Any] = fields.JSONField()
     status = fields.CharEnumField(OutboxStatus, max_length=16, default=OutboxStatus.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField()
@@ -72,3 +73,15 @@ class OutboxMessage(Model):
     class Meta:
         table = "outbox_message"
         indexes = (("status", "next_attempt_at"),)
+
+
+class PagedReply(Model):
+    """The pages of a long reply a user has not read yet ("回复 下一页")."""
+
+    openid = fields.CharField(max_length=64, primary_key=True)
+    pages: list[str] = fields.JSONField()
+    total = fields.IntField()
+    updated_at = fields.DatetimeField()
+
+    class Meta:
+        table = "paged_reply"

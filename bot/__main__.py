@@ -1,0 +1,105 @@
+"""Command line: `python -m bot serve | migrate | chat | makemigrations`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+
+from bot.settings import Settings, SettingsError
+
+log = logging.getLogger("bot")
+
+
+def _configure_logging(settings: Settings) -> None:
+    logging.basicConfig(
+        level=settings.log_level,
+        format="%(asctime)s %(levelname)s %(name)s %(message)s",
+        stream=sys.stderr,
+    )
+    # aiohttp's access log repeats what our one line per message says, with query strings that carry
+    # signatures: keep it quiet unless debugging.
+    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    logging.getLogger("tortoise").setLevel(logging.WARNING)
+
+
+def _banner(settings: Settings) -> None:
+    base = f"http://{settings.host}:{settings.port}"
+    if settings.sandbox:
+        log.warning("SANDBOX MODE: no WECHAT_SECRET set, the WeChat API is emulated; nothing reaches WeChat")
+        log.warning("sandbox webhook   %s/wechat  (mode %s)", base, settings.wechat_mode)
+        log.warning("sandbox WeChat API %s", settings.api_base)
+        log.warning("sandbox AppID %s  Token %s", settings.wechat_appid, settings.wechat_token)
+        log.warning("sandbox EncodingAESKey %s", settings.wechat_aes_key)
+        log.warning("chat with it:     python -m bot chat --as o_demo_user   (or: make chat)")
+    else:
+        log.info("serving %s/wechat for AppID %s in %s mode", base, settings.wechat_appid, settings.wechat_mode)
+    log.info("health: %s/healthz", base)
+
+
+def _serve(settings: Settings) -> None:
+    from aiohttp import web
+
+    from bot.app import create_app
+
+    _banner(settings)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=10.0,
+        handler_cancellation=False,
+    )
+
+
+def _migrate(settings: Settings) -> None:
+    from bot import db
+
+    applied = asyncio.run(db.migrate(settings))
+    if applied:
+        log.info("applied migrations: %s", ", ".join(applied))
+    else:
+        log.info("database is up to date")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="4S Desk WeChat service")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("serve", help="run the webhook (sandbox mode when WECHAT_SECRET is unset)")
+    sub.add_parser("migrate", help="apply database migrations")
+    chat = sub.add_parser("chat", help="chat with the running service as a WeChat user (sandbox)")
+    chat.add_argument("--as", dest="openid", default="o_sandbox_user", help="the user's openid")
+    chat.add_argument("--url", default=None, help="service base URL (default from BOT_HOST/BOT_PORT)")
+    mk = sub.add_parser("makemigrations", help="generate an aerich migration for SQLite and PostgreSQL")
+    mk.add_argument("name")
+    mk.add_argument("--dialect", choices=("sqlite", "postgres"), default=None, help="one dialect only")
+    args = parser.parse_args(argv)
+    try:
+        settings = Settings.from_env()
+    except SettingsError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    _configure_logging(settings)
+    if args.command == "serve":
+        _serve(settings)
+    elif args.command == "migrate":
+        _migrate(settings)
+    elif args.command == "chat":
+        from bot.simulator import run_chat
+
+        return asyncio.run(run_chat(settings, args.openid, args.url))
+    elif args.command == "makemigrations":
+        from bot.migrations_tool import make_migration, make_migrations
+
+        if args.dialect:
+            asyncio.run(make_migration(args.name, args.dialect))
+        else:
+            make_migrations(args.name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

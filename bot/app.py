@@ -1,0 +1,135 @@
+"""The application factory: one `create_app(settings)` for `serve`, the tests and the benchmark alike."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+
+import aiohttp
+from aiohttp import web
+
+from bot import db
+from bot.settings import Settings
+from bot.wechat.api import WeChatClient
+from bot.wechat.dispatcher import OutboxDispatcher
+from bot.wechat.messages import MAX_BODY
+from bot.wechat.sandbox import SandboxState, create_sandbox_app
+from bot.wechat.tokens import token_store_for
+from bot.wechat.webhook import Webhook
+
+log = logging.getLogger("bot.app")
+
+SETTINGS = web.AppKey("settings", Settings)
+WEBHOOK = web.AppKey("webhook", Webhook)
+HTTP = web.AppKey("http", aiohttp.ClientSession)
+WECHAT = web.AppKey("wechat", WeChatClient)
+DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
+SANDBOX = web.AppKey("sandbox", SandboxState)
+
+PRUNE_INTERVAL_S = 3600
+SHUTDOWN_GRACE_S = 10.0
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def sandbox_state_for(settings: Settings) -> SandboxState:
+    """The emulator's state for this service's sandbox AppID and secret."""
+    return SandboxState(appid=settings.wechat_appid, secret=settings.wechat_secret)
+
+
+def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> web.Application:
+    """Build the service. In sandbox mode with no WECHAT_API_BASE, the WeChat emulator is mounted at /sandbox."""
+    app = web.Application(client_max_size=MAX_BODY)
+    app[SETTINGS] = settings
+    webhook = Webhook(settings, clock=clock)
+    app[WEBHOOK] = webhook
+    app.router.add_get("/wechat", webhook.get)
+    app.router.add_post("/wechat", webhook.post)
+    app.router.add_get("/healthz", healthz)
+    if settings.sandbox and settings.wechat_api_base is None:
+        state = sandbox_state_for(settings)
+        app[SANDBOX] = state
+        app.add_subapp("/sandbox", create_sandbox_app(state))
+    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(_wechat_client)
+    if settings.run_background_tasks:
+        app.cleanup_ctx.append(_background)
+    app.on_shutdown.append(_drain)
+    return app
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    await db.connect(app[SETTINGS])
+    yield
+    await db.disconnect()
+
+
+async def _wechat_client(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with aiohttp.ClientSession() as session:
+        app[HTTP] = session
+        client = WeChatClient(
+            session,
+            appid=settings.wechat_appid,
+            secret=settings.wechat_secret,
+            api_base=settings.api_base,
+            store=token_store_for(settings.redis_url),
+        )
+        app[WECHAT] = client
+        dispatcher = OutboxDispatcher(client, clock=app[WEBHOOK].clock, poll_interval=settings.outbox_poll_interval)
+        app[DISPATCHER] = dispatcher
+        app[WEBHOOK].outbox_wakeup = dispatcher.wakeup
+        yield
+
+
+async def _background(app: web.Application) -> AsyncIterator[None]:
+    tasks = [
+        asyncio.create_task(app[DISPATCHER].run_forever(), name="outbox"),
+        asyncio.create_task(_prune_forever(app[WEBHOOK]), name="prune"),
+    ]
+    yield
+    for task in tasks:
+        task.cancel()
+    for task in tasks:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
+async def _prune_forever(webhook: Webhook) -> None:
+    while True:
+        try:
+            removed = await webhook.prune()
+            if removed:
+                log.info("pruned %d processed-message records", removed)
+        except Exception:
+            log.exception("pruning processed messages failed")
+        await asyncio.sleep(PRUNE_INTERVAL_S)
+
+
+async def _drain(app: web.Application) -> None:
+    await app[WEBHOOK].drain(SHUTDOWN_GRACE_S)
+    # Replies that turned late while draining are in the outbox: give the dispatcher one pass at them.
+    if DISPATCHER in app:
+        with contextlib.suppress(Exception):
+            await app[DISPATCHER].run_once()
+
+
+async def healthz(request: web.Request) -> web.Response:
+    """200 when the database answers and every migration is applied; 503 with the reason otherwise."""
+    settings = request.app[SETTINGS]
+    try:
+        await db.ping()
+        pending = await db.pending_migrations(settings)
+    except Exception as exc:
+        log.warning("healthz: database unreachable: %s", type(exc).__name__)
+        return web.json_response({"status": "unavailable", "reason": "database unreachable"}, status=503)
+    if pending:
+        return web.json_response(
+            {"status": "unavailable", "reason": "migrations pending", "pending": pending}, status=503
+        )
+    return web.json_response({"status": "ok", "sandbox": settings.sandbox})

@@ -1,0 +1,128 @@
+"""The outbox: durable outbound messages, written with the change that causes them and sent after commit."""
+
+from __future__ import annotations
+
+import random
+import uuid
+from collections.abc import Mapping
+from datetime import datetime, timedelta
+from typing import Any, cast
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import Q
+
+from bot.models import OutboxKind, OutboxMessage, OutboxStatus
+
+# A dispatcher owns the rows it claimed this long; if it dies, another picks them up afterwards.
+CLAIM_SECONDS = 60
+MAX_ATTEMPTS = 8
+BACKOFF_BASE_S = 2.0
+BACKOFF_CAP_S = 600.0
+
+
+async def enqueue_text(openid: str, text: str, *, now: datetime, dedupe_key: str | None = None) -> OutboxMessage:
+    """Queue a customer-service text to `openid`; a second call with the same `dedupe_key` returns the first."""
+    return await _enqueue(OutboxKind.TEXT, openid, {"text": text}, now=now, dedupe_key=dedupe_key)
+
+
+async def enqueue_template(
+    openid: str,
+    template_id: str,
+    data: Mapping[str, str],
+    *,
+    now: datetime,
+    url: str | None = None,
+    dedupe_key: str | None = None,
+) -> OutboxMessage:
+    """Queue a template message to `openid` (values already rendered within WeChat's limits)."""
+    payload: dict[str, Any] = {"template_id": template_id, "data": dict(data), "url": url}
+    return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key)
+
+
+async def _enqueue(
+    kind: OutboxKind, openid: str, payload: dict[str, Any], *, now: datetime, dedupe_key: str | None
+) -> OutboxMessage:
+    if dedupe_key is not None:
+        existing = await OutboxMessage.get_or_none(dedupe_key=dedupe_key)
+        if existing is not None:
+            return existing
+    try:
+        return await OutboxMessage.create(
+            kind=kind,
+            openid=openid,
+            payload=payload,
+            next_attempt_at=now,
+            client_msg_id=uuid.uuid4().hex,
+            dedupe_key=dedupe_key,
+        )
+    except IntegrityError:
+        if dedupe_key is None:
+            raise
+        return await OutboxMessage.get(dedupe_key=dedupe_key)
+
+
+async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:
+    """Rows due now, each claimed by one conditional UPDATE so two dispatchers never send the same row."""
+    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
+    candidates = cast(
+        list[int],
+        await OutboxMessage.filter(free, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at", "id")
+        .limit(limit)
+        .values_list("id", flat=True),
+    )
+    claimed: list[int] = []
+    until = now + timedelta(seconds=CLAIM_SECONDS)
+    for row_id in candidates:
+        got = await OutboxMessage.filter(free, id=row_id, status=OutboxStatus.PENDING).update(claimed_until=until)
+        if got:
+            claimed.append(row_id)
+    if not claimed:
+        return []
+    return await OutboxMessage.filter(id__in=claimed).order_by("next_attempt_at", "id")
+
+
+async def mark_sent(row: OutboxMessage, now: datetime, wechat_msgid: int | None = None) -> None:
+    await OutboxMessage.filter(id=row.id).update(
+        status=OutboxStatus.SENT,
+        sent_at=now,
+        wechat_msgid=wechat_msgid,
+        attempts=row.attempts + 1,
+        claimed_until=None,
+        error_code=None,
+        last_error=None,
+    )
+
+
+async def mark_retry(row: OutboxMessage, now: datetime, code: int | None, error: str) -> None:
+    """Schedule another attempt with exponential backoff and jitter, or give up after MAX_ATTEMPTS."""
+    attempts = row.attempts + 1
+    if attempts >= MAX_ATTEMPTS:
+        await mark_failed(row, now, code, f"gave up after {attempts} attempts: {error}")
+        return
+    delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
+    await OutboxMessage.filter(id=row.id).update(
+        attempts=attempts,
+        next_attempt_at=now + timedelta(seconds=delay),
+        claimed_until=None,
+        error_code=code,
+        last_error=error[:500],
+    )
+
+
+async def mark_failed(
+    row: OutboxMessage, now: datetime, code: int | None, error: str, *, undeliverable: bool = False
+) -> None:
+    """A permanent failure: recorded with its reason and never retried."""
+    await OutboxMessage.filter(id=row.id).update(
+        status=OutboxStatus.UNDELIVERABLE if undeliverable else OutboxStatus.FAILED,
+        attempts=row.attempts + 1,
+        claimed_until=None,
+        error_code=code,
+        last_error=error[:500],
+    )
+
+
+async def record_delivery(wechat_msgid: int, status: str) -> bool:
+    """Store WeChat's TEMPLATESENDJOBFINISH status (success, failed:user block, ...) on the sent row."""
+    return bool(await OutboxMessage.filter(wechat_msgid=wechat_msgid).update(delivery_status=status[:64]))

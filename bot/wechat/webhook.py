@@ -1,0 +1,232 @@
+"""The /wechat webhook: verify, decrypt, parse, drop WeChat's retries, answer within the reply budget.
+
+Sharp edges, all handled here so nothing below has to think about them:
+- WeChat waits 5 s for an answer, then retries the same message up to 3 times. The first attempt claims the
+  message durably (MsgId, or FromUserName+CreateTime+Event); retries get its reply, or "success" while it runs.
+- A handler slower than `reply_budget` (~4 s) does not lose its reply: the webhook answers "success" and the
+  reply goes out as a customer-service message through the outbox once the handler finishes.
+- Replies are encrypted whenever the request was (safe and compat mode); plaintext is refused in safe mode.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+from aiohttp import web
+
+from bot import replies
+from bot.handlers import HandlerResult, Turn, dispatch
+from bot.services import dedupe, outbox, paging
+from bot.settings import Settings
+from bot.wechat import crypto
+from bot.wechat.messages import (
+    InboundMessage,
+    MalformedMessage,
+    paginate,
+    parse_xml,
+    render_text_reply,
+    to_message,
+)
+
+log = logging.getLogger("bot.webhook")
+
+Outcome = Literal["replied", "silent", "late", "retry", "retry_running", "error"]
+
+
+def hash_openid(openid: str) -> str:
+    """A stable pseudonym for logs: never log an openid in the clear."""
+    return hashlib.sha256(openid.encode()).hexdigest()[:12]
+
+
+@dataclass(slots=True)
+class _Run:
+    """One message's processing, shared between the request that waits for it and the task that runs it."""
+
+    late: bool = False  # the webhook gave up waiting and answered "success"
+    decided: bool = False  # the task committed to a passive reply (the webhook must wait for it)
+    handler: str = "-"
+
+
+@dataclass
+class Webhook:
+    settings: Settings
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    _crypto: crypto.MessageCrypto | None = field(init=False, default=None)
+    _tasks: set[asyncio.Task[bytes | None]] = field(init=False, default_factory=set)
+    outbox_wakeup: asyncio.Event | None = None
+
+    def __post_init__(self) -> None:
+        s = self.settings
+        if s.aes_keys:
+            self._crypto = crypto.MessageCrypto(s.wechat_token, s.aes_keys, s.wechat_appid)
+
+    def now(self) -> datetime:
+        return self.clock()
+
+    # --- GET: WeChat's URL verification -------------------------------------------------------------------
+    async def get(self, request: web.Request) -> web.Response:
+        q = request.query
+        if not self._signed(q.get("signature"), q.get("timestamp", ""), q.get("nonce", "")):
+            log.warning("GET /wechat refused: bad signature")
+            raise web.HTTPForbidden(text="invalid signature")
+        return web.Response(text=q.get("echostr", ""))
+
+    def _signed(self, signature: str | None, timestamp: str, nonce: str) -> bool:
+        return crypto.verify(signature, self.settings.wechat_token, timestamp, nonce)
+
+    # --- POST: a message or event ----------------------------------------------------------------------
+    async def post(self, request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        q = request.query
+        timestamp, nonce = q.get("timestamp", ""), q.get("nonce", "")
+        if not self._signed(q.get("signature"), timestamp, nonce):
+            log.warning("POST /wechat refused: missing or bad signature")
+            raise web.HTTPForbidden(text="invalid signature")
+        if not self._fresh(timestamp):
+            log.warning("POST /wechat refused: timestamp outside BOT_MAX_MESSAGE_AGE")
+            raise web.HTTPForbidden(text="stale message")
+        body = await request.read()  # over client_max_size (64 KiB): aiohttp answers 413
+        encrypted = q.get("encrypt_type", "raw").lower() == "aes"
+        try:
+            msg = self._open(body, encrypted, q.get("msg_signature"), timestamp, nonce)
+        except web.HTTPException:
+            raise
+        except crypto.AppIdMismatch:
+            log.warning("POST /wechat refused: payload for another AppID")
+            raise web.HTTPBadRequest(text="wrong appid") from None
+        except (MalformedMessage, crypto.CryptoError) as exc:
+            log.warning("POST /wechat refused: %s", exc)
+            raise web.HTTPBadRequest(text="bad message") from None
+
+        reply, outcome, handler = await self._answer(msg)
+        log.info(
+            "msg user=%s type=%s handler=%s latency_ms=%.1f outcome=%s",
+            hash_openid(msg.openid),
+            (msg.event and f"event.{msg.event}") or msg.msg_type,
+            handler,
+            (time.perf_counter() - started) * 1000,
+            outcome,
+        )
+        if reply is None:
+            return web.Response(text="success")
+        if encrypted and self._crypto is not None:
+            reply = self._crypto.envelope(reply, nonce, timestamp)
+        return web.Response(body=reply, content_type="application/xml", charset="utf-8")
+
+    def _fresh(self, timestamp: str) -> bool:
+        max_age = self.settings.max_message_age
+        if max_age <= 0:
+            return True
+        try:
+            ts = int(timestamp)
+        except ValueError:
+            return False
+        return abs(time.time() - ts) <= max_age
+
+    def _open(
+        self, body: bytes, encrypted: bool, msg_signature: str | None, timestamp: str, nonce: str
+    ) -> InboundMessage:
+        mode = self.settings.wechat_mode
+        fields = parse_xml(body)
+        if encrypted:
+            if self._crypto is None:
+                raise MalformedMessage("encrypted message but no WECHAT_AES_KEY configured")
+            payload = fields.get("Encrypt", "")
+            if not payload:
+                raise MalformedMessage("encrypt_type=aes but no <Encrypt>")
+            if not self._crypto.verify_msg_signature(msg_signature, timestamp, nonce, payload):
+                log.warning("POST /wechat refused: bad msg_signature")
+                raise web.HTTPForbidden(text="invalid msg_signature")
+            fields = parse_xml(self._crypto.decrypt(payload))
+        elif mode == "safe":
+            raise MalformedMessage("plaintext message refused in safe mode")
+        return to_message(fields)
+
+    async def _answer(self, msg: InboundMessage) -> tuple[bytes | None, Outcome, str]:
+        """Reply XML (plaintext) or None for "success", with the outcome and handler for the log line."""
+        key = msg.dedupe_key
+        try:
+            claim = await dedupe.claim(key, self.now())
+        except Exception:
+            log.exception("dedupe store unavailable")
+            return self._error_reply(msg), "error", "-"
+        if not claim.first:
+            if claim.done:
+                return (claim.reply.encode() if claim.reply else None), "retry", "-"
+            return None, "retry_running", "-"
+        run = _Run()
+        task = asyncio.create_task(self._process(msg, run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        try:
+            reply = await asyncio.wait_for(asyncio.shield(task), self.settings.reply_budget)
+        except TimeoutError:
+            if not run.decided:
+                run.late = True
+                return None, "late", run.handler
+            reply = await task
+        except Exception:
+            return self._error_reply(msg), "error", run.handler
+        return reply, ("replied" if reply else "silent"), run.handler
+
+    async def _process(self, msg: InboundMessage, run: _Run) -> bytes | None:
+        key = msg.dedupe_key
+        now = self.now()
+        try:
+            result: HandlerResult = await dispatch(Turn(msg=msg, now=now, settings=self.settings))
+            run.handler = result.handler
+            if run.late:
+                await self._deliver_late(msg, result)
+                await dedupe.finish(key, None)
+                return None
+            run.decided = True
+            reply = await self._render(msg, result, now)
+            await dedupe.finish(key, reply.decode() if reply else None)
+            return reply
+        except Exception:
+            log.exception("handler failed (user=%s handler=%s)", hash_openid(msg.openid), run.handler)
+            try:
+                await dedupe.release(key)
+            except Exception:
+                log.exception("could not release the claim on a failed message")
+            raise
+
+    async def _render(self, msg: InboundMessage, result: HandlerResult, now: datetime) -> bytes | None:
+        if not result.text:
+            return None
+        pages = paginate(result.text)
+        text = pages[0]
+        if len(pages) > 1:
+            await paging.keep_rest(msg.openid, pages, now)
+            text += "\n" + replies.render("next_page_hint", page=1, pages=len(pages))
+        return render_text_reply(msg.openid, msg.account, text)
+
+    async def _deliver_late(self, msg: InboundMessage, result: HandlerResult) -> None:
+        """The handler outlived the reply budget: its reply goes out as customer-service messages."""
+        if not result.text:
+            return
+        now = self.now()
+        for i, page in enumerate(paginate(result.text)):
+            await outbox.enqueue_text(msg.openid, page, now=now, dedupe_key=f"late:{msg.dedupe_key}:{i}")
+        if self.outbox_wakeup is not None:
+            self.outbox_wakeup.set()
+
+    def _error_reply(self, msg: InboundMessage) -> bytes | None:
+        if msg.is_event and msg.event not in ("subscribe", "click", "scan"):
+            return None
+        return render_text_reply(msg.openid, msg.account, replies.render("error", phone=self.settings.store_phone))
+
+    async def drain(self, timeout: float) -> None:
+        """Graceful shutdown: let in-flight messages (late ones too) finish and record their replies."""
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=timeout)
+
+    async def prune(self) -> int:
+        return await dedupe.prune(self.now(), timedelta(seconds=self.settings.dedupe_retention_s))
