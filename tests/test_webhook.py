@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from bot import db
 from bot.app import create_app
 from bot.handlers import router
 from bot.handlers.router import HandlerResult, Turn
@@ -365,3 +366,23 @@ async def test_healthz_503_when_the_database_is_unreachable(aiohttp_client: Any,
     resp = await client.get("/healthz")
     assert resp.status == 503
     assert (await resp.json())["reason"] == "database unreachable"
+
+
+async def test_shutdown_lets_an_in_flight_message_finish(
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+) -> None:
+    settings = make_settings(database, sandbox_url, reply_budget=3.0)
+    wechat = await webhook_for(aiohttp_client, sandbox, settings)
+    router.COMMANDS["slow_test"] = _returns("处理完毕", delay=0.5)
+    router.ALIASES["慢"] = "slow_test"
+    try:
+        xml = wechat.peer.text("o_cust1", "慢", msg_id=99003)
+        in_flight = asyncio.create_task(wechat.send(xml))
+        await asyncio.sleep(0.1)
+        await wechat.client.close()  # stops the server while the handler is still running
+        await asyncio.gather(in_flight, return_exceptions=True)
+    finally:
+        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+    await db.connect(settings)
+    record = await ProcessedMessage.get(key="m:99003")
+    assert record.done and record.reply is not None and "处理完毕" in record.reply

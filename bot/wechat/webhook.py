@@ -92,7 +92,11 @@ class Webhook:
         if not self._fresh(timestamp):
             log.warning("POST /wechat refused: timestamp outside BOT_MAX_MESSAGE_AGE")
             raise web.HTTPForbidden(text="stale message")
-        body = await request.read()  # over client_max_size (64 KiB): aiohttp answers 413
+        try:
+            body = await request.read()
+        except web.HTTPRequestEntityTooLarge:  # over client_max_size (64 KiB)
+            log.warning("POST /wechat refused: body over 64 KiB")
+            raise
         encrypted = q.get("encrypt_type", "raw").lower() == "aes"
         try:
             msg = self._open(body, encrypted, q.get("msg_signature"), timestamp, nonce)
