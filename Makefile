@@ -23,8 +23,8 @@ run: $(STAMP)
 test: lint test-sqlite test-postgres
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check bot tests bench
-	$(VENV)/bin/ruff format --check bot tests bench
+	$(VENV)/bin/ruff check bot tests $(wildcard bench)
+	$(VENV)/bin/ruff format --check bot tests $(wildcard bench)
 	$(VENV)/bin/mypy
 
 test-sqlite: $(STAMP)

@@ -71,6 +71,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
 
 async def _wechat_client(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
+    store = token_store_for(settings.redis_url)
     async with aiohttp.ClientSession() as session:
         app[HTTP] = session
         client = WeChatClient(
@@ -78,13 +79,14 @@ async def _wechat_client(app: web.Application) -> AsyncIterator[None]:
             appid=settings.wechat_appid,
             secret=settings.wechat_secret,
             api_base=settings.api_base,
-            store=token_store_for(settings.redis_url),
+            store=store,
         )
         app[WECHAT] = client
         dispatcher = OutboxDispatcher(client, clock=app[WEBHOOK].clock, poll_interval=settings.outbox_poll_interval)
         app[DISPATCHER] = dispatcher
         app[WEBHOOK].outbox_wakeup = dispatcher.wakeup
         yield
+    await store.aclose()
 
 
 async def _background(app: web.Application) -> AsyncIterator[None]:

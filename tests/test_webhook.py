@@ -386,3 +386,30 @@ async def test_shutdown_lets_an_in_flight_message_finish(
     await db.connect(settings)
     record = await ProcessedMessage.get(key="m:99003")
     assert record.done and record.reply is not None and "处理完毕" in record.reply
+
+
+async def test_one_log_line_per_message_with_a_hashed_openid(
+    wechat: WeChatTester, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.INFO, logger="bot.webhook"):
+        await wechat.user("o_private_openid").says("帮助")
+    lines = [r.getMessage() for r in caplog.records if r.name == "bot.webhook"]
+    assert len(lines) == 1
+    assert "o_private_openid" not in lines[0]
+    for field in ("user=", "type=text", "handler=help", "latency_ms=", "outcome=replied"):
+        assert field in lines[0]
+
+
+async def test_with_redis_the_late_reply_still_arrives(
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+) -> None:
+    settings = make_settings(database, sandbox_url, reply_budget=0.1, redis_url="redis://127.0.0.1:6379/0")
+    wechat = await webhook_for(aiohttp_client, sandbox, settings)
+    router.COMMANDS["slow_test"] = _returns("稍后送达", delay=0.3)
+    router.ALIASES["慢"] = "slow_test"
+    try:
+        owner = wechat.user("o_redis")
+        assert await owner.says("慢") is None
+        await eventually(lambda: len(owner.inbox()) == 1)
+    finally:
+        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
