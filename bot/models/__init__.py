@@ -1,5 +1,6 @@
 """Tortoise models: the data 4S Desk keeps, with the indexes its lookups need."""
 
+from bot.models.dialog import DialogSession
 from bot.models.wechat import (
     OutboxKind,
     OutboxMessage,
@@ -9,4 +10,12 @@ from bot.models.wechat import (
     TokenCache,
 )
 
-__all__ = ["OutboxKind", "OutboxMessage", "OutboxStatus", "PagedReply", "ProcessedMessage", "TokenCache"]
+__all__ = [
+    "DialogSession",
+    "OutboxKind",
+    "OutboxMessage",
+    "OutboxStatus",
+    "PagedReply",
+    "ProcessedMessage",
+    "TokenCache",
+]
