@@ -133,29 +133,31 @@ class WeChatClient:
 
         It is a credential: never log it or put it in an error message.
         """
-        cached = self._cached
-        if self._usable(cached):
-            assert cached is not None
-            return cached.token
+        fresh = self._fresh(self._cached)
+        if fresh is not None:
+            return fresh.token
         async with self._lock:
             # Whoever held the lock before us may have refreshed already.
-            if not self._usable(self._cached):
-                self._cached = await self._obtain(rejected=None)
-            assert self._cached is not None
-            return self._cached.token
+            fresh = self._fresh(self._cached)
+            if fresh is None:
+                fresh = self._cached = await self._obtain(rejected=None)
+            return fresh.token
 
-    def _usable(self, cached: CachedToken | None) -> bool:
-        return cached is not None and cached.expires_at - self._clock() > self._refresh_margin
+    def _fresh(self, cached: CachedToken | None, rejected: str | None = None) -> CachedToken | None:
+        """`cached` if it is not `rejected` and is not yet due for a refresh, else None."""
+        if cached is None or cached.token == rejected:
+            return None
+        return cached if cached.expires_at - self._clock() > self._refresh_margin else None
 
     async def _replace_rejected(self, rejected: str) -> str:
         """A token other than `rejected`, which WeChat just refused."""
         await self._store.invalidate(self.appid, rejected)
         async with self._lock:
-            cached = self._cached
-            if cached is None or cached.token == rejected or not self._usable(cached):
-                self._cached = await self._obtain(rejected=rejected)
-            assert self._cached is not None
-            return self._cached.token
+            # Another call that was refused at the same time may have replaced it already.
+            fresh = self._fresh(self._cached, rejected)
+            if fresh is None:
+                fresh = self._cached = await self._obtain(rejected=rejected)
+            return fresh.token
 
     async def _obtain(self, rejected: str | None) -> CachedToken:
         """The store's token if usable, else one fetched under the lease, waiting while another fetches."""
@@ -164,15 +166,15 @@ class WeChatClient:
         # Past this deadline something is wrong with the store itself.
         deadline = loop.time() + 3 * self._lease_seconds + self._max_attempts * (self._timeout.total or 0)
         while True:
-            cached = await self._store.get(self.appid)
-            if self._usable(cached) and cached is not None and cached.token != rejected:
-                return cached
+            fresh = self._fresh(await self._store.get(self.appid), rejected)
+            if fresh is not None:
+                return fresh
             if await self._store.acquire_lease(self.appid, self._owner, self._lease_seconds):
                 try:
                     # The previous holder may have saved a token just before releasing the lease.
-                    cached = await self._store.get(self.appid)
-                    if self._usable(cached) and cached is not None and cached.token != rejected:
-                        return cached
+                    fresh = self._fresh(await self._store.get(self.appid), rejected)
+                    if fresh is not None:
+                        return fresh
                     fetched = await self._fetch_token(force=False)
                     if fetched.token == rejected:
                         # WeChat still hands out the token it refuses: only a forced refresh replaces it.
