@@ -1,0 +1,192 @@
+"""Models of the booking domain: service menu, store calendar, slot capacity, staff, customers, appointments."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class ServiceKind(Model):
+    """A bookable service; `code` matches `bot.nlu.service` so parsed text maps straight onto a row."""
+
+    code = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=16)
+    duration_minutes = fields.IntField()
+    bookable_online = fields.BooleanField(default=True)
+    sort_order = fields.IntField(default=0)
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "service_kind"
+
+
+class StoreSchedule(Model):
+    """The store's booking rules, one row (id=1); opening hours are read in `timezone`."""
+
+    id = fields.IntField(primary_key=True)
+    timezone = fields.CharField(max_length=64, default="Asia/Shanghai")
+    slot_minutes = fields.IntField(default=30)
+    capacity_per_slot = fields.IntField(default=4)
+    # Percent of each slot's capacity customers may book themselves; the rest is kept for walk-ins and clerks.
+    online_share = fields.IntField(default=75)
+    min_lead_minutes = fields.IntField(default=60)
+    horizon_days = fields.IntField(default=30)
+    # Customers may not cancel or move an appointment this close to its start.
+    change_cutoff_minutes = fields.IntField(default=120)
+
+    class Meta:
+        table = "store_schedule"
+
+
+class OpeningHours(Model):
+    """Opening hours of one weekday (Monday = 0), in the store's time zone."""
+
+    id = fields.IntField(primary_key=True)
+    weekday = fields.SmallIntField(unique=True)
+    # Minutes after local midnight (08:30 = 510): plain integers survive both databases unchanged (the
+    # ORM's TIME type is tagged UTC or refused by SQLite) and 24:00 (1440) can close a late shift.
+    opens_minute = fields.SmallIntField()
+    closes_minute = fields.SmallIntField()
+    closed = fields.BooleanField(default=False)
+
+    class Meta:
+        table = "opening_hours"
+
+
+class ClosedDay(Model):
+    """A date the store takes no bookings (holiday, stocktaking), whatever the weekday's hours say."""
+
+    id = fields.IntField(primary_key=True)
+    day = fields.DateField(unique=True)
+    reason = fields.CharField(max_length=64, default="")
+
+    class Meta:
+        table = "closed_day"
+
+
+class SlotLoad(Model):
+    """How many appointments cover one slot; capacity is enforced by a conditional UPDATE of `booked`."""
+
+    id = fields.BigIntField(primary_key=True)
+    slot_start = fields.DatetimeField(unique=True)
+    booked = fields.IntField(default=0)
+
+    class Meta:
+        table = "slot_load"
+
+
+class StoreCounter(Model):
+    """A named counter advanced by atomic UPDATEs (round-robin owner assignment)."""
+
+    name = fields.CharField(max_length=32, primary_key=True)
+    value = fields.BigIntField(default=0)
+
+    class Meta:
+        table = "store_counter"
+
+
+class StaffRole(StrEnum):
+    CLERK = "clerk"
+    MANAGER = "manager"
+
+
+class Staff(Model):
+    """A dealership employee; `openid` is set once they bind their WeChat account."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32)
+    mobile = fields.CharField(max_length=11, db_index=True)
+    role = fields.CharEnumField(StaffRole, max_length=16, default=StaffRole.CLERK)
+    active = fields.BooleanField(default=True)
+    openid = fields.CharField(max_length=64, null=True, unique=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "staff"
+
+
+class Customer(Model):
+    """A car owner: created by the dealership or on a first booking; `openid` links their WeChat account."""
+
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=32, default="")
+    mobile = fields.CharField(max_length=11, null=True, db_index=True)
+    openid = fields.CharField(max_length=64, null=True, unique=True)
+    owner: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name="customers", null=True, on_delete=fields.SET_NULL
+    )
+    owner_id: int | None
+    created_at = fields.DatetimeField()
+
+    vehicles: fields.ReverseRelation[Vehicle]
+    appointments: fields.ReverseRelation[Appointment]
+
+    class Meta:
+        table = "customer"
+
+
+class Vehicle(Model):
+    """One car; `plate` is normalised as `bot.nlu.plate.parse_plate` returns it (粤A12345)."""
+
+    id = fields.IntField(primary_key=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="vehicles", on_delete=fields.CASCADE
+    )
+    customer_id: int
+    plate = fields.CharField(max_length=10, unique=True)
+    model = fields.CharField(max_length=64, null=True)
+    vin = fields.CharField(max_length=17, null=True, unique=True)
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "vehicle"
+
+
+class AppointmentStatus(StrEnum):
+    BOOKED = "booked"
+    CANCELLED = "cancelled"
+    CHECKED_IN = "checked_in"
+    COMPLETED = "completed"
+    NO_SHOW = "no_show"
+
+
+# Appointments that hold capacity and block an overlapping booking by the same customer.
+ACTIVE_STATUSES = (AppointmentStatus.BOOKED, AppointmentStatus.CHECKED_IN)
+
+
+class BookingSource(StrEnum):
+    SELF = "self"
+    CLERK = "clerk"
+
+
+class Appointment(Model):
+    """A service visit: one vehicle, one service, [start_at, end_at) in the store's slot grid."""
+
+    id = fields.IntField(primary_key=True)
+    reference = fields.CharField(max_length=12, unique=True)
+    customer: fields.ForeignKeyRelation[Customer] = fields.ForeignKeyField(
+        "models.Customer", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    customer_id: int
+    vehicle: fields.ForeignKeyRelation[Vehicle] = fields.ForeignKeyField(
+        "models.Vehicle", related_name="appointments", on_delete=fields.RESTRICT
+    )
+    vehicle_id: int
+    # A ServiceKind code, kept as plain text: service kinds are deactivated, never deleted.
+    service = fields.CharField(max_length=32)
+    start_at = fields.DatetimeField(db_index=True)
+    end_at = fields.DatetimeField()
+    status = fields.CharEnumField(AppointmentStatus, max_length=16, default=AppointmentStatus.BOOKED)
+    source = fields.CharEnumField(BookingSource, max_length=8, default=BookingSource.SELF)
+    campaign = fields.CharField(max_length=64, null=True)
+    # Bumped by every reschedule, so each change gets its own notification dedupe key.
+    changes = fields.IntField(default=0)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
+    cancelled_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "appointment"
+        indexes = (("customer_id", "status", "start_at"),)
