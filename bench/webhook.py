@@ -116,12 +116,10 @@ def _naive_app(settings: Settings) -> Any:
 
 
 def _configure_logging(level: str, path: Path) -> None:
-    # As `python -m bot serve` does, but into a file: one INFO line per message is part of production's cost.
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s %(message)s", stream=path.open("a", encoding="utf-8")
-    )
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    # Exactly as `python -m bot serve` does, but into a file: one INFO line per message is part of the cost.
+    from bot.runtime import configure_logging
+
+    configure_logging(level, path.open("a", encoding="utf-8"))
 
 
 async def _serve(kind: str, workdir: Path, profile: str | None, conn: Connection) -> None:
@@ -144,6 +142,9 @@ async def _serve(kind: str, workdir: Path, profile: str | None, conn: Connection
         settings = Settings(database_url=f"sqlite://{workdir / 'bench.sqlite3'}", port=port, run_background_tasks=False)
         await db.migrate(settings)
         app = create_app(settings)
+        from bot.runtime import tune_gc
+
+        tune_gc()  # as `serve` does
     runner = web.AppRunner(app, access_log=None, handler_cancellation=False)
     await runner.setup()
     await web.SockSite(runner, sock, backlog=1024).start()

@@ -13,15 +13,9 @@ log = logging.getLogger("bot")
 
 
 def _configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-        stream=sys.stderr,
-    )
-    # aiohttp's access log repeats what our one line per message says, with query strings that carry
-    # signatures: keep it quiet unless debugging.
-    logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
-    logging.getLogger("tortoise").setLevel(logging.WARNING)
+    from bot.runtime import configure_logging
+
+    configure_logging(settings.log_level)
 
 
 def _banner(settings: Settings) -> None:
@@ -43,9 +37,13 @@ def _serve(settings: Settings) -> None:
 
     from bot.app import create_app
 
+    from bot.runtime import tune_gc
+
     _banner(settings)
+    app = create_app(settings)
+    tune_gc()
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=None,

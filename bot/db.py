@@ -40,7 +40,9 @@ def tortoise_config(url: str) -> dict[str, Any]:
         connection: Any = {
             "engine": "tortoise.backends.sqlite",
             # WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
-            "credentials": {"file_path": path, "journal_mode": "WAL", "busy_timeout": 5000},
+            # synchronous=NORMAL in WAL mode survives a crash of the service without corruption or loss;
+            # only a power cut can lose the last commits (the benchmark shows FULL costs ~40% of throughput).
+            "credentials": {"file_path": path, "journal_mode": "WAL", "busy_timeout": 5000, "synchronous": "NORMAL"},
         }
     else:
         connection = url.replace("postgresql://", "postgres://", 1)

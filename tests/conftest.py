@@ -6,8 +6,11 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import pytest
@@ -99,9 +102,31 @@ def settings(database: str, sandbox_url: str) -> Settings:
     return make_settings(database, sandbox_url)
 
 
+@dataclass
+class Clock:
+    """The app's injected clock: tests decide what "now" is and move it forward."""
+
+    now: datetime
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += timedelta(**delta)
+
+
+# Saturday 28 November 2026, 10:30 in the store's time zone: the "now" of every transcript.
+SATURDAY_MORNING = datetime(2026, 11, 28, 10, 30, tzinfo=ZoneInfo("Asia/Shanghai"))
+
+
 @pytest.fixture
-async def client(aiohttp_client: Any, settings: Settings) -> Any:
-    return await aiohttp_client(create_app(settings))
+def clock() -> Clock:
+    return Clock(SATURDAY_MORNING)
+
+
+@pytest.fixture
+async def client(aiohttp_client: Any, settings: Settings, clock: Clock) -> Any:
+    return await aiohttp_client(create_app(settings, clock=clock))
 
 
 @pytest.fixture

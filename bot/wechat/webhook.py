@@ -45,10 +45,18 @@ def hash_openid(openid: str) -> str:
     return hashlib.sha256(openid.encode()).hexdigest()[:12]
 
 
+class _Late:
+    """The reply budget ran out before the handler finished."""
+
+
+_LATE = _Late()
+
+
 @dataclass(slots=True)
 class _Run:
     """One message's processing, shared between the request that waits for it and the task that runs it."""
 
+    waiter: asyncio.Future[bytes | None | _Late]
     late: bool = False  # the webhook gave up waiting and answered "success"
     decided: bool = False  # the task committed to a passive reply (the webhook must wait for it)
     handler: str = "-"
@@ -59,7 +67,7 @@ class Webhook:
     settings: Settings
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _crypto: crypto.MessageCrypto | None = field(init=False, default=None)
-    _tasks: set[asyncio.Task[bytes | None]] = field(init=False, default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     outbox_wakeup: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
@@ -165,22 +173,31 @@ class Webhook:
             if claim.done:
                 return (claim.reply.encode() if claim.reply else None), "retry", "-"
             return None, "retry_running", "-"
-        run = _Run()
-        task = asyncio.create_task(self._process(msg, run))
+        loop = asyncio.get_running_loop()
+        run = _Run(loop.create_future())
+        task = loop.create_task(self._process(msg, run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        # One timer and one future instead of wait_for(shield(...)): this runs for every message.
+        timer = loop.call_later(self.settings.reply_budget, self._budget_over, run)
         try:
-            reply = await asyncio.wait_for(asyncio.shield(task), self.settings.reply_budget)
-        except TimeoutError:
-            if not run.decided:
-                run.late = True
-                return None, "late", run.handler
-            reply = await task
+            reply = await run.waiter
         except Exception:
             return self._error_reply(msg), "error", run.handler
+        finally:
+            timer.cancel()
+        if reply is _LATE:
+            return None, "late", run.handler
+        assert not isinstance(reply, _Late)
         return reply, ("replied" if reply else "silent"), run.handler
 
-    async def _process(self, msg: InboundMessage, run: _Run) -> bytes | None:
+    @staticmethod
+    def _budget_over(run: _Run) -> None:
+        if not run.decided and not run.waiter.done():
+            run.late = True
+            run.waiter.set_result(_LATE)
+
+    async def _process(self, msg: InboundMessage, run: _Run) -> None:
         key = msg.dedupe_key
         now = self.now()
         try:
@@ -189,18 +206,21 @@ class Webhook:
             if run.late:
                 await self._deliver_late(msg, result)
                 await dedupe.finish(key, None)
-                return None
+                return
             run.decided = True
             reply = await self._render(msg, result, now)
             await dedupe.finish(key, reply.decode() if reply else None)
-            return reply
-        except Exception:
+        except Exception as exc:
             log.exception("handler failed (user=%s handler=%s)", hash_openid(msg.openid), run.handler)
             try:
                 await dedupe.release(key)
             except Exception:
                 log.exception("could not release the claim on a failed message")
-            raise
+            if not run.waiter.done():
+                run.waiter.set_exception(exc)
+            return
+        if not run.waiter.done():
+            run.waiter.set_result(reply)
 
     async def _render(self, msg: InboundMessage, result: HandlerResult, now: datetime) -> bytes | None:
         if not result.text:

@@ -1,0 +1,57 @@
+"""Group commit: concurrent calls coalesce into one database round trip.
+
+While one batch is being written, new calls queue up and go together in the next one. On SQLite (one
+connection, one writer, a disk sync per commit) this turns N commits into one; on PostgreSQL it turns N
+round trips into one. Callers still wait for their own row to be written: nothing is acknowledged early.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Generic, TypeVar
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Coalescer(Generic[T, R]):
+    """Calls `run(items)` with every item submitted while the previous batch ran; results come back in order."""
+
+    def __init__(self, run: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_batch: int = 500) -> None:
+        self._run = run
+        self._max_batch = max_batch
+        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._draining = False
+        self._task: asyncio.Task[None] | None = None
+
+    async def __call__(self, item: T) -> R:
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:  # a new event loop (tests): forget the old one's state
+            self._loop, self._pending, self._draining = loop, [], False
+        future: asyncio.Future[R] = loop.create_future()
+        self._pending.append((item, future))
+        if not self._draining:
+            self._draining = True
+            # A clean context: the batch must not run inside whatever transaction the first caller is in.
+            self._task = loop.create_task(self._drain(), context=contextvars.Context())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+                try:
+                    results = await self._run([item for item, _ in batch])
+                except Exception as exc:
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    if not future.done():
+                        future.set_result(result)
+        finally:
+            self._draining = False

@@ -1,0 +1,43 @@
+"""Dialog sessions: compare-and-set saves across workers, and per-user locks that never pile up."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.handlers.locks import UserLocks
+from bot.models import DialogSession
+from bot.services import sessions
+from tests.conftest import SATURDAY_MORNING
+
+
+async def test_the_second_of_two_concurrent_saves_loses(database: str) -> None:
+    first, second = await sessions.load("o_1"), await sessions.load("o_1")
+    first.dialog, second.dialog = "booking", "reschedule"
+    assert await sessions.save(first, SATURDAY_MORNING)
+    assert not await sessions.save(second, SATURDAY_MORNING)
+    reloaded = await sessions.load("o_1")
+    assert reloaded.dialog == "booking" and reloaded.version == 1
+    reloaded.step = "plate"
+    assert await sessions.save(reloaded, SATURDAY_MORNING)
+    assert (await DialogSession.get(openid="o_1")).version == 2
+    assert not await sessions.save(first, SATURDAY_MORNING)  # stale copy
+
+
+async def test_user_locks_serialise_one_user_and_are_dropped_when_idle() -> None:
+    locks = UserLocks()
+    order: list[str] = []
+
+    async def work(user: str, tag: str) -> None:
+        async with locks.hold(user):
+            order.append(f"{tag}+")
+            await asyncio.sleep(0.01)
+            order.append(f"{tag}-")
+
+    await asyncio.gather(work("a", "1"), work("a", "2"), work("b", "3"))
+    assert order.index("1-") < order.index("2+")  # user a's turns never overlap
+    assert order.index("3+") < order.index("1-")  # another user is not held up
+    assert len(locks) == 0
+    for i in range(1000):
+        async with locks.hold(f"user{i}"):
+            pass
+    assert len(locks) == 0
