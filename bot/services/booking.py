@@ -1,0 +1,294 @@
+"""Appointments: booking, listing, cancelling and moving them, never past a slot's capacity."""
+
+# Each change is one transaction: the capacity (see bot.services.schedule), the appointment row and the
+# outbox rows telling the customer and their owner clerk commit together or not at all; called inside the
+# dialog's own transaction, ours becomes a savepoint of it. Rows are locked in one order everywhere
+# (customer, then appointment, then slots by time), so concurrent changes wait for each other and never
+# deadlock.
+
+from __future__ import annotations
+
+import dataclasses
+import secrets
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any, Final
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bot.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, BookingSource, Customer, Vehicle
+from bot.services import notify, schedule
+from bot.services.schedule import SlotCheck, Source
+
+REFERENCE_LETTER: Final = "A"
+# A reservation lost to a concurrent booking is re-checked; the check then reports the slot full.
+RESERVE_ATTEMPTS: Final = 3
+WEEKDAYS: Final = "一二三四五六日"
+
+
+class BookingError(Exception):
+    """A booking change the rules refuse; the dialog explains it to the customer."""
+
+
+class SlotUnavailable(BookingError):
+    """The time cannot be booked: `check.reason` says why, `check.alternatives` what to offer instead."""
+
+    def __init__(self, check: SlotCheck) -> None:
+        super().__init__(f"{check.requested.isoformat()} unavailable: {check.reason}")
+        self.check = check
+
+
+class Overlap(BookingError):
+    """The customer already holds an active appointment overlapping the requested time."""
+
+    def __init__(self, existing: Appointment) -> None:
+        super().__init__(f"overlaps appointment {existing.reference}")
+        self.existing = existing
+
+
+class TooLate(BookingError):
+    """A customer's change too close to the start; `deadline` was the last moment it was allowed."""
+
+    def __init__(self, appointment: Appointment, deadline: datetime) -> None:
+        super().__init__(f"appointment {appointment.reference} can no longer be changed")
+        self.appointment = appointment
+        self.deadline = deadline
+
+
+class NotChangeable(BookingError):
+    """The appointment is no longer booked (cancelled, checked in, completed, no-show, or just moved)."""
+
+    def __init__(self, appointment: Appointment) -> None:
+        super().__init__(f"appointment {appointment.reference} is {appointment.status}")
+        self.appointment = appointment
+
+
+class _Lost(Exception):
+    """A concurrent booking took the last place between the check and the reservation."""
+
+
+async def create(
+    customer: Customer,
+    vehicle: Vehicle,
+    service_code: str,
+    start: datetime,
+    now: datetime,
+    *,
+    source: Source = BookingSource.SELF,
+    campaign: str | None = None,
+) -> Appointment:
+    """Book `service_code` for the customer's vehicle at `start` (aware) and queue the notifications.
+
+    Raises `SlotUnavailable` (any rule of `schedule.check`, including a slot filled by a concurrent
+    booking), `Overlap` (the customer's active appointment overlaps), ValueError when the vehicle is not
+    the customer's. Customers (source "self") get the online share of each slot, clerks all of it.
+    """
+    if vehicle.customer_id != customer.id:
+        raise ValueError("the vehicle belongs to another customer")
+    source = BookingSource(source)
+    stamp = _utc(now)
+    for _ in range(RESERVE_ATTEMPTS):
+        check = await schedule.check(service_code, start, now, source=source)
+        if not check.ok:
+            raise SlotUnavailable(check)
+        assert check.end is not None
+        try:
+            async with in_transaction():
+                await _lock_id(customer.id)
+                existing = await _overlapping(customer.id, check.requested, check.end)
+                if existing is not None:
+                    raise Overlap(existing)
+                if not await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
+                    raise _Lost
+                appointment = await _insert(
+                    customer_id=customer.id,
+                    vehicle_id=vehicle.id,
+                    service=service_code,
+                    start_at=_utc(check.requested),
+                    end_at=_utc(check.end),
+                    source=source,
+                    campaign=campaign[:64] if campaign else None,
+                    created_at=stamp,
+                    updated_at=stamp,
+                )
+                await notify.appointment_booked(appointment, now)
+            return appointment
+        except _Lost:
+            continue
+    raise SlotUnavailable(await _full(service_code, start, now, source))
+
+
+async def upcoming(customer: Customer, now: datetime) -> list[Appointment]:
+    """The customer's booked appointments starting from `now` on, soonest first."""
+    return await Appointment.filter(
+        customer_id=customer.id, status=AppointmentStatus.BOOKED, start_at__gte=_utc(now)
+    ).order_by("start_at", "id")
+
+
+async def for_customer_by_reference(customer: Customer, reference: str) -> Appointment | None:
+    """The customer's appointment with this reference (any status; spaces and case ignored).
+
+    None for an unknown reference and for another customer's: nobody learns that it exists.
+    """
+    code = "".join(reference.split()).upper()
+    return await Appointment.get_or_none(customer_id=customer.id, reference=code)
+
+
+async def cancel(appointment: Appointment, now: datetime, *, by_customer: bool = True) -> Appointment:
+    """Cancel a booked appointment, release its capacity and tell the customer and the owner clerk.
+
+    Cancelling a cancelled appointment returns it unchanged. Raises `TooLate` when a customer cancels
+    within the store's cut-off (2 hours by default) of the start, `NotChangeable` for an appointment
+    checked in, completed or marked no-show.
+    """
+    if appointment.status == AppointmentStatus.CANCELLED:
+        return appointment
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotChangeable(appointment)
+    cal = await schedule.load_calendar()
+    if by_customer:
+        _refuse_late(appointment, now, cal.change_cutoff)
+    async with in_transaction():
+        # Conditional, so two cancels at once release the capacity once.
+        done = await Appointment.filter(
+            id=appointment.id, status=AppointmentStatus.BOOKED, start_at=_utc(appointment.start_at)
+        ).update(status=AppointmentStatus.CANCELLED, cancelled_at=_utc(now), updated_at=_utc(now))
+        if not done:
+            current = await Appointment.get(id=appointment.id)
+            if current.status == AppointmentStatus.CANCELLED:
+                return current
+            raise NotChangeable(current)
+        slots = cal.covered(appointment.start_at, appointment.end_at)
+        await schedule.adjust_load(dict.fromkeys(slots, -1), cal.capacity)
+        await appointment.refresh_from_db()
+        await notify.appointment_cancelled(appointment, now, by_customer=by_customer)
+    return appointment
+
+
+async def reschedule(
+    appointment: Appointment, new_start: datetime, now: datetime, *, by_customer: bool = True
+) -> Appointment:
+    """Move a booked appointment to `new_start` under the rules of `create`, and tell both sides.
+
+    The old slots are released and the new ones reserved in one transaction, so a move onto partly the
+    same slots works even when they are full. Moving to the current time changes nothing. Raises
+    `TooLate` within the cut-off before the current start (customers only), `SlotUnavailable` (never
+    offering the current time), `Overlap` with another of the customer's appointments, `NotChangeable`
+    when it is no longer booked.
+    """
+    if appointment.status != AppointmentStatus.BOOKED:
+        raise NotChangeable(appointment)
+    cal = await schedule.load_calendar()
+    if by_customer:
+        _refuse_late(appointment, now, cal.change_cutoff)
+    if new_start == appointment.start_at:
+        return appointment
+    source = BookingSource.SELF if by_customer else BookingSource.CLERK
+    old_start = appointment.start_at
+    held = cal.covered(old_start, appointment.end_at)
+    for _ in range(RESERVE_ATTEMPTS):
+        check = await schedule.check(
+            appointment.service, new_start, now, source=source, held=held, exclude=(old_start,)
+        )
+        if not check.ok:
+            raise SlotUnavailable(check)
+        assert check.end is not None
+        try:
+            async with in_transaction():
+                await _lock_id(appointment.customer_id)
+                existing = await _overlapping(appointment.customer_id, check.requested, check.end, appointment.id)
+                if existing is not None:
+                    raise Overlap(existing)
+                moved = await Appointment.filter(
+                    id=appointment.id, status=AppointmentStatus.BOOKED, start_at=_utc(old_start)
+                ).update(
+                    start_at=_utc(check.requested),
+                    end_at=_utc(check.end),
+                    changes=F("changes") + 1,
+                    updated_at=_utc(now),
+                )
+                if not moved:
+                    raise NotChangeable(await Appointment.get(id=appointment.id))
+                changes = dict.fromkeys(held, -1)
+                for slot in check.slots:
+                    changes[slot] = changes.get(slot, 0) + 1
+                if not await schedule.adjust_load(changes, check.capacity):
+                    raise _Lost
+                await appointment.refresh_from_db()
+                await notify.appointment_rescheduled(appointment, old_start, now)
+            return appointment
+        except _Lost:
+            continue
+    raise SlotUnavailable(await _full(appointment.service, new_start, now, source))
+
+
+async def can_change(appointment: Appointment, now: datetime, *, by_customer: bool = True) -> bool:
+    """Whether `cancel` / `reschedule` would accept a change now (booked, and before the customer cut-off)."""
+    if appointment.status != AppointmentStatus.BOOKED:
+        return False
+    if not by_customer:
+        return True
+    cal = await schedule.load_calendar()
+    return now <= appointment.start_at - cal.change_cutoff
+
+
+def format_when(moment: datetime, tz: tzinfo) -> str:
+    """A start time as customers read it: "11月29日（周日）15:00"."""
+    local = moment.astimezone(tz)
+    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+
+
+def _utc(moment: datetime) -> datetime:
+    """Times are written and compared in UTC: SQLite keeps an UPDATE's datetime as text with the offset
+    it was given, and text only compares correctly when every row has the same offset."""
+    return moment.astimezone(UTC)
+
+
+def _refuse_late(appointment: Appointment, now: datetime, cutoff: timedelta) -> None:
+    deadline = appointment.start_at - cutoff
+    if now > deadline:
+        raise TooLate(appointment, deadline)
+
+
+async def _lock_id(customer_id: int) -> None:
+    """Serialise one customer's bookings across processes (PostgreSQL row lock; SQLite has one writer)."""
+    await Customer.select_for_update().get(id=customer_id)
+
+
+async def _overlapping(
+    customer_id: int, start: datetime, end: datetime, exclude_id: int | None = None
+) -> Appointment | None:
+    query = Appointment.filter(
+        customer_id=customer_id,
+        status__in=ACTIVE_STATUSES,
+        start_at__lt=_utc(end),
+        end_at__gt=_utc(start),
+    )
+    if exclude_id is not None:
+        query = query.exclude(id=exclude_id)
+    return await query.order_by("start_at").first()
+
+
+async def _insert(**values: Any) -> Appointment:
+    """Create the appointment under a fresh random reference ("A" + 4 digits, longer once crowded)."""
+    for digits in range(4, 10):
+        for _ in range(3):
+            reference = f"{REFERENCE_LETTER}{10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1))}"
+            try:
+                # A savepoint: a taken reference must not abort the surrounding transaction.
+                async with in_transaction():
+                    return await Appointment.create(reference=reference, **values)
+            except IntegrityError:
+                if not await Appointment.exists(reference=reference):
+                    raise
+    raise RuntimeError("no free appointment reference")
+
+
+async def _full(service_code: str, start: datetime, now: datetime, source: BookingSource) -> SlotCheck:
+    """The refusal after losing every reservation race: the re-check, or "full" if it has since freed up."""
+    check = await schedule.check(service_code, start, now, source=source)
+    if check.ok:
+        alternatives = await schedule.nearest_open(service_code, start, now, source=source)
+        return dataclasses.replace(check, reason="full", alternatives=[a for a in alternatives if a != start])
+    return check

@@ -1,0 +1,176 @@
+"""Who the customer is: WeChat users linked to the store's customer records, their vehicles and owners."""
+
+# One record per person and one per vehicle. A first booking links the openid to the record the store
+# already keeps for that mobile number (preferring the one that owns the plate); a plate on another
+# person's record is never moved to the speaker.
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Final, cast
+
+from tortoise.exceptions import IntegrityError
+from tortoise.expressions import F
+from tortoise.transactions import in_transaction
+
+from bot.models import Appointment, Customer, Staff, StaffRole, StoreCounter, Vehicle
+from bot.nlu.phone import parse_mobile
+from bot.nlu.plate import is_plate, parse_plate
+
+OWNER_COUNTER: Final = "owner_round_robin"
+NAME_MAX = 32
+
+
+class PlateTaken(Exception):
+    """The plate is registered to another customer; the store, not the bot, sorts that out."""
+
+    def __init__(self, plate: str) -> None:
+        super().__init__(f"plate {plate} belongs to another customer")
+        self.plate = plate
+
+
+async def by_openid(openid: str) -> Customer | None:
+    """The customer linked to this WeChat user, with `vehicles` prefetched; None for a stranger."""
+    return await Customer.get_or_none(openid=openid).prefetch_related("vehicles")
+
+
+async def vehicles_of(customer: Customer) -> list[Vehicle]:
+    """The customer's vehicles, first registered first."""
+    return await Vehicle.filter(customer_id=customer.id).order_by("created_at", "id")
+
+
+async def identify(openid: str, *, name: str, mobile: str, plate: str, now: datetime) -> tuple[Customer, Vehicle]:
+    """Link `openid` to its customer record and return it with the vehicle for `plate`.
+
+    The record is, in this order: the one already linked to `openid`; the dealership's unlinked record
+    that owns `plate` under the same mobile; the dealership's oldest unlinked record with that mobile; a
+    new one. The vehicle is re-used when it is theirs (or on an unlinked duplicate record of the same
+    mobile, which is moved over), created when new. A customer without an owner gets the next active clerk
+    in rotation (None when the store has no clerk). All or nothing: on `PlateTaken` nothing is linked.
+
+    Raises ValueError for an invalid plate, mobile or empty openid, `PlateTaken` for another's plate.
+    """
+    if not openid:
+        raise ValueError("openid is required")
+    plate = normalise_plate(plate)
+    mobile = normalise_mobile(mobile)
+    name = name.strip()[:NAME_MAX]
+    async with in_transaction():
+        vehicle = await Vehicle.get_or_none(plate=plate).select_related("customer")
+        customer = await Customer.get_or_none(openid=openid)
+        if customer is None:
+            customer = await _link(openid, name, mobile, vehicle, now)
+        else:
+            await _complete(customer, name, mobile)
+        vehicle = await _attach(customer, plate, vehicle, now)
+        await _ensure_owner(customer)
+    return customer, vehicle
+
+
+async def add_vehicle(customer: Customer, plate: str, now: datetime) -> Vehicle:
+    """The vehicle with `plate` for a known customer: theirs if already registered, else added.
+
+    Raises ValueError for an invalid plate and `PlateTaken` when it is registered to someone else.
+    """
+    plate = normalise_plate(plate)
+    async with in_transaction():
+        vehicle = await Vehicle.get_or_none(plate=plate).select_related("customer")
+        return await _attach(customer, plate, vehicle, now)
+
+
+def normalise_plate(text: str) -> str:
+    """The plate as stored (粤A12345); ValueError unless `text` is exactly one plate."""
+    if not is_plate(text):
+        raise ValueError(f"not a licence plate: {text!r}")
+    return cast(str, parse_plate(text))
+
+
+def normalise_mobile(text: str) -> str:
+    """The mainland mobile as 11 digits; ValueError when there is none."""
+    mobile = parse_mobile(text)
+    if mobile is None:
+        raise ValueError(f"not a mainland mobile number: {text!r}")
+    return mobile
+
+
+async def _link(openid: str, name: str, mobile: str, vehicle: Vehicle | None, now: datetime) -> Customer:
+    candidates: list[Customer] = []
+    if vehicle is not None and _same_person(vehicle.customer, mobile):
+        candidates.append(vehicle.customer)
+    candidates += await Customer.filter(mobile=mobile, openid__isnull=True).order_by("created_at", "id")
+    for record in candidates:
+        # Conditional, so a record another user linked a moment ago is not taken over.
+        if await Customer.filter(id=record.id, openid__isnull=True).update(openid=openid):
+            await record.refresh_from_db()
+            await _complete(record, name, mobile)
+            return record
+    try:
+        async with in_transaction():
+            return await Customer.create(openid=openid, name=name, mobile=mobile, created_at=now.astimezone(UTC))
+    except IntegrityError:
+        # The same user's other message linked them first (a second worker, no shared lock).
+        return await Customer.get(openid=openid)
+
+
+async def _complete(customer: Customer, name: str, mobile: str) -> None:
+    """Fill in what the record lacks; a known name or mobile is kept (the store's data wins)."""
+    updates = {}
+    if not customer.name and name:
+        updates["name"] = name
+    if customer.mobile is None:
+        updates["mobile"] = mobile
+    if updates:
+        await Customer.filter(id=customer.id).update(**updates)
+        for field, value in updates.items():
+            setattr(customer, field, value)
+
+
+def _same_person(record: Customer, mobile: str | None) -> bool:
+    """An unlinked record of the store under the same mobile: this person's, not someone else's."""
+    return record.openid is None and mobile is not None and record.mobile == mobile
+
+
+async def _attach(customer: Customer, plate: str, vehicle: Vehicle | None, now: datetime) -> Vehicle:
+    if vehicle is None:
+        try:
+            async with in_transaction():
+                return await Vehicle.create(customer_id=customer.id, plate=plate, created_at=now.astimezone(UTC))
+        except IntegrityError:
+            vehicle = await Vehicle.get(plate=plate).select_related("customer")
+    if vehicle.customer_id == customer.id:
+        return vehicle
+    if not _same_person(vehicle.customer, customer.mobile):
+        raise PlateTaken(plate)
+    # The store keeps a duplicate record of this person with the car on it: move the car, and its
+    # appointments, to the record the person now uses.
+    await Vehicle.filter(id=vehicle.id).update(customer_id=customer.id)
+    await Appointment.filter(vehicle_id=vehicle.id, customer_id=vehicle.customer_id).update(customer_id=customer.id)
+    return await Vehicle.get(id=vehicle.id)
+
+
+async def _ensure_owner(customer: Customer) -> None:
+    if customer.owner_id is not None:
+        return
+    clerks = cast(
+        list[int],
+        await Staff.filter(role=StaffRole.CLERK, active=True).order_by("id").values_list("id", flat=True),
+    )
+    if not clerks:
+        return  # the store's default contact handles customers with no owner
+    turn = await _advance(OWNER_COUNTER)
+    owner_id = clerks[(turn - 1) % len(clerks)]
+    if await Customer.filter(id=customer.id, owner_id__isnull=True).update(owner_id=owner_id):
+        customer.owner_id = owner_id
+
+
+async def _advance(name: str) -> int:
+    """Increment a named counter and return its new value (the row stays locked until commit)."""
+    if not await StoreCounter.filter(name=name).update(value=F("value") + 1):
+        try:
+            async with in_transaction():
+                await StoreCounter.create(name=name, value=0)
+        except IntegrityError:
+            pass  # created concurrently; the UPDATE below advances it
+        await StoreCounter.filter(name=name).update(value=F("value") + 1)
+    counter = await StoreCounter.get(name=name)
+    return int(counter.value)

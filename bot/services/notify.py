@@ -1,0 +1,183 @@
+"""Template messages about appointments: which kind goes to whom, rendered within WeChat's limits, queued."""
+
+# Every function here only writes outbox rows, in the caller's transaction, so a message exists exactly
+# when the change that caused it committed. Each row's dedupe key names the appointment and the event, so
+# running the same step twice never queues a message twice.
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Final
+from zoneinfo import ZoneInfo
+
+from bot.models import Appointment, Customer, OutboxMessage, ServiceKind, Staff, StoreSchedule, Vehicle
+from bot.services import outbox
+from bot.services.schedule import SCHEDULE_ID
+
+# WeChat refuses a template value over 20 characters; some keyword types allow fewer.
+VALUE_MAX: Final = 20
+TYPE_MAX: Final[Mapping[str, int]] = {"phrase": 5, "car_number": 8}
+ELLIPSIS: Final = "…"
+NO_VALUE: Final = "-"  # WeChat refuses empty values
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateSpec:
+    """A WeChat template: its id and which of our values fills each of its keyword fields."""
+
+    template_id: str
+    # WeChat field key (thing2, time3, ...) -> value name (see `values` below)
+    fields: Mapping[str, str]
+
+
+# Kind -> template. Value names: reference, service, time, previous_time, plate, customer, mobile, item
+# (service and plate), change (已改约 / 已取消), reason (who cancelled). The ids are the sandbox's; a real
+# account's ids and field keys come from its template library and will be read from settings.
+TEMPLATES: Final[dict[str, TemplateSpec]] = {
+    "appointment_confirmed": TemplateSpec(
+        "TPL_APPT_CONFIRMED",
+        {"character_string1": "reference", "thing2": "service", "time3": "time", "car_number4": "plate"},
+    ),
+    "appointment_changed": TemplateSpec(
+        "TPL_APPT_CHANGED",
+        {
+            "character_string1": "reference",
+            "thing2": "service",
+            "time3": "time",
+            "time4": "previous_time",
+            "car_number5": "plate",
+        },
+    ),
+    "appointment_cancelled": TemplateSpec(
+        "TPL_APPT_CANCELLED",
+        {
+            "character_string1": "reference",
+            "thing2": "service",
+            "time3": "time",
+            "car_number4": "plate",
+            "thing5": "reason",
+        },
+    ),
+    "new_appointment": TemplateSpec(
+        "TPL_NEW_APPOINTMENT",
+        {
+            "character_string1": "reference",
+            "thing2": "customer",
+            "phone_number3": "mobile",
+            "thing4": "item",
+            "time5": "time",
+        },
+    ),
+    "appointment_changed_staff": TemplateSpec(
+        "TPL_APPT_CHANGED_STAFF",
+        {
+            "character_string1": "reference",
+            "thing2": "customer",
+            "phrase3": "change",
+            "time4": "time",
+            "thing5": "item",
+        },
+    ),
+}
+
+
+def clip(value: str, limit: int = VALUE_MAX) -> str:
+    """`value` within `limit` characters, cut with "…" when longer; never empty."""
+    value = " ".join(value.split()) or NO_VALUE
+    return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
+
+
+def render(kind: str, values: Mapping[str, str]) -> tuple[str, dict[str, str]]:
+    """The template id and field data for `kind`, each value clipped to its keyword type's limit."""
+    spec = TEMPLATES[kind]
+    data = {}
+    for key, name in spec.fields.items():
+        keyword_type = key.rstrip("0123456789")
+        data[key] = clip(values.get(name, ""), min(VALUE_MAX, TYPE_MAX.get(keyword_type, VALUE_MAX)))
+    return spec.template_id, data
+
+
+def template_time(moment: datetime, tz: ZoneInfo) -> str:
+    """A time as WeChat's `time` keyword shows it: "2026年11月29日 15:00"."""
+    local = moment.astimezone(tz)
+    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+async def appointment_booked(appointment: Appointment, now: datetime) -> list[OutboxMessage]:
+    """Queue "appointment confirmed" to the customer and "new appointment" to their owner clerk."""
+    facts = await _facts(appointment)
+    return await _send(
+        facts,
+        now,
+        customer=("appointment_confirmed", f"appt:{appointment.id}:confirmed"),
+        staff=("new_appointment", f"appt:{appointment.id}:new:staff"),
+    )
+
+
+async def appointment_rescheduled(
+    appointment: Appointment, previous_start: datetime, now: datetime
+) -> list[OutboxMessage]:
+    """Queue "appointment changed" to the customer and to their owner clerk (one pair per change)."""
+    facts = await _facts(appointment, previous_start=previous_start, change="已改约")
+    key = f"appt:{appointment.id}:changed:{appointment.changes}"
+    return await _send(
+        facts, now, customer=("appointment_changed", key), staff=("appointment_changed_staff", f"{key}:staff")
+    )
+
+
+async def appointment_cancelled(appointment: Appointment, now: datetime, *, by_customer: bool) -> list[OutboxMessage]:
+    """Queue "appointment cancelled" to the customer and a change notice to their owner clerk."""
+    reason = "已按您的要求取消" if by_customer else "门店已取消，详询门店"
+    facts = await _facts(appointment, change="已取消", reason=reason)
+    return await _send(
+        facts,
+        now,
+        customer=("appointment_cancelled", f"appt:{appointment.id}:cancelled"),
+        staff=("appointment_changed_staff", f"appt:{appointment.id}:cancelled:staff"),
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Facts:
+    customer_openid: str | None
+    staff_openid: str | None
+    values: dict[str, str]
+
+
+async def _facts(
+    appointment: Appointment, *, previous_start: datetime | None = None, change: str = "", reason: str = ""
+) -> _Facts:
+    customer = await Customer.get(id=appointment.customer_id)
+    vehicle = await Vehicle.get(id=appointment.vehicle_id)
+    kind = await ServiceKind.get_or_none(code=appointment.service)
+    schedule = await StoreSchedule.get(id=SCHEDULE_ID)
+    owner = await Staff.get_or_none(id=customer.owner_id, active=True) if customer.owner_id else None
+    tz = ZoneInfo(schedule.timezone)
+    service = kind.name if kind else appointment.service
+    values = {
+        "reference": appointment.reference,
+        "service": service,
+        "time": template_time(appointment.start_at, tz),
+        "previous_time": template_time(previous_start, tz) if previous_start else "",
+        "plate": vehicle.plate,
+        "customer": customer.name or "客户",
+        "mobile": customer.mobile or "",
+        "item": f"{service} {vehicle.plate}",
+        "change": change,
+        "reason": reason,
+    }
+    return _Facts(customer.openid, owner.openid if owner else None, values)
+
+
+async def _send(
+    facts: _Facts, now: datetime, *, customer: tuple[str, str], staff: tuple[str, str]
+) -> list[OutboxMessage]:
+    rows = []
+    for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff)):
+        # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing.
+        if openid:
+            template_id, data = render(kind, facts.values)
+            rows.append(await outbox.enqueue_template(openid, template_id, data, now=now, dedupe_key=dedupe_key))
+    return rows

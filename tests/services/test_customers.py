@@ -1,0 +1,167 @@
+"""Who the customer is: linking WeChat users to the store's records, one per person and per car."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from bot.models import Appointment, Customer, StaffRole, Vehicle
+from bot.services import booking, customers
+from tests.services.conftest import NOW, Person, add_staff, at
+
+
+async def dealership_record(name: str, mobile: str | None, *plates: str) -> Customer:
+    """A customer the store entered before the person ever wrote to us."""
+    record = await Customer.create(name=name, mobile=mobile, created_at=NOW)
+    for plate in plates:
+        await Vehicle.create(customer=record, plate=plate, created_at=NOW)
+    return record
+
+
+async def test_a_new_customer_is_created_with_the_car(store: None) -> None:
+    customer, vehicle = await customers.identify(
+        "o_new", name=" 张伟 ", mobile="+86 138-0013-8000", plate="粤a·12345", now=NOW
+    )
+    assert (customer.openid, customer.name, customer.mobile, customer.owner_id) == (
+        "o_new",
+        "张伟",
+        "13800138000",
+        None,
+    )
+    assert (vehicle.plate, vehicle.customer_id) == ("粤A12345", customer.id)
+
+
+async def test_new_customers_get_active_clerks_in_turn(person: Person) -> None:
+    first = await add_staff("王顾问")
+    await add_staff("赵经理", role=StaffRole.MANAGER)
+    await add_staff("离职顾问", active=False)
+    second = await add_staff("李顾问")
+    owners = [(await person())[0].owner_id for _ in range(5)]
+    assert owners == [first.id, second.id, first.id, second.id, first.id]
+
+
+async def test_the_stores_record_is_linked_by_mobile_and_plate_not_duplicated(store: None) -> None:
+    owner = await add_staff("王顾问")
+    record = await dealership_record("张先生", "13800138000", "粤A12345")
+    await Customer.filter(id=record.id).update(owner_id=owner.id)
+    customer, vehicle = await customers.identify(
+        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
+    )
+    assert customer.id == record.id and vehicle.customer_id == record.id
+    assert (customer.openid, customer.name, customer.owner_id) == ("o_zhang", "张先生", owner.id)
+    assert await Customer.all().count() == 1 and await Vehicle.all().count() == 1
+
+
+async def test_the_stores_record_is_linked_by_mobile_with_a_new_car(store: None) -> None:
+    record = await dealership_record("", "13800138000", "粤A12345")
+    customer, vehicle = await customers.identify(
+        "o_zhang", name="张伟", mobile="13800138000", plate="粤B88888", now=NOW
+    )
+    assert customer.id == record.id and customer.name == "张伟"
+    assert [v.plate for v in await customers.vehicles_of(customer)] == ["粤A12345", "粤B88888"]
+    assert vehicle.plate == "粤B88888"
+
+
+async def test_of_two_records_with_the_mobile_the_one_with_the_car_wins(store: None) -> None:
+    await dealership_record("张伟", "13800138000", "粤A11111")
+    with_car = await dealership_record("张伟", "13800138000", "粤A12345")
+    customer, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
+    assert customer.id == with_car.id
+
+
+async def test_a_duplicate_record_hands_its_car_to_the_linked_one(store: None) -> None:
+    linked = await dealership_record("张伟", "13800138000", "粤A11111")
+    duplicate = await dealership_record("张伟", "13800138000", "粤A12345")
+    customer, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A11111", now=NOW)
+    assert customer.id == linked.id
+    car = await Vehicle.get(plate="粤A12345")
+    old = await Appointment.create(
+        reference="A9999",
+        customer_id=duplicate.id,
+        vehicle_id=car.id,
+        service="maintenance",
+        start_at=at("11-20 10:00"),
+        end_at=at("11-20 11:00"),
+        status="completed",
+        created_at=NOW,
+        updated_at=NOW,
+    )
+    vehicle = await customers.add_vehicle(customer, "粤A12345", NOW)
+    assert vehicle.id == car.id and vehicle.customer_id == linked.id
+    await old.refresh_from_db()
+    assert old.customer_id == linked.id
+
+
+async def test_a_returning_customer_is_found_by_openid(person: Person) -> None:
+    customer, vehicle = await person(openid="o_back")
+    found = await customers.by_openid("o_back")
+    assert found is not None and found.id == customer.id
+    assert [v.plate for v in found.vehicles] == [vehicle.plate]
+    assert await customers.by_openid("o_stranger") is None
+    again, same_car = await customers.identify(
+        "o_back", name="别名", mobile="13900000000", plate=vehicle.plate, now=NOW
+    )
+    assert (again.id, same_car.id, again.name, again.mobile) == (
+        customer.id,
+        vehicle.id,
+        customer.name,
+        customer.mobile,
+    )
+    assert await Customer.all().count() == 1 and await Vehicle.all().count() == 1
+
+
+async def test_another_persons_plate_is_not_taken_and_nothing_is_linked(person: Person) -> None:
+    await dealership_record("李四", "13900001111", "粤A12345")
+    with pytest.raises(customers.PlateTaken) as taken:
+        await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
+    assert taken.value.plate == "粤A12345"
+    assert await customers.by_openid("o_zhang") is None and await Customer.all().count() == 1
+
+
+async def test_a_plate_on_a_linked_account_stays_there_even_with_the_same_mobile(person: Person) -> None:
+    await person(openid="o_dad", mobile="13800138000", plate="粤A12345")
+    with pytest.raises(customers.PlateTaken):
+        await customers.identify("o_son", name="小张", mobile="13800138000", plate="粤A12345", now=NOW)
+
+
+async def test_a_plate_on_a_record_without_a_mobile_is_not_handed_out(store: None) -> None:
+    await dealership_record("王五", None, "粤A12345")
+    with pytest.raises(customers.PlateTaken):
+        await customers.identify("o_wang", name="王五", mobile="13800138000", plate="粤A12345", now=NOW)
+
+
+async def test_add_vehicle_for_a_returning_customer(person: Person) -> None:
+    customer, first = await person()
+    _, others = await person()
+    added = await customers.add_vehicle(customer, "粤B 6666D", NOW)
+    assert added.plate == "粤B6666D" and added.customer_id == customer.id
+    assert (await customers.add_vehicle(customer, first.plate, NOW)).id == first.id
+    with pytest.raises(customers.PlateTaken):
+        await customers.add_vehicle(customer, others.plate, NOW)
+    assert [v.plate for v in await customers.vehicles_of(customer)] == [first.plate, "粤B6666D"]
+
+
+@pytest.mark.parametrize(
+    ("mobile", "plate"), [("12345", "粤A12345"), ("13800138000", "A12345"), ("13800138000", "粤A12345 粤B12345")]
+)
+async def test_bad_contact_details_are_refused(store: None, mobile: str, plate: str) -> None:
+    with pytest.raises(ValueError):
+        await customers.identify("o_x", name="张伟", mobile=mobile, plate=plate, now=NOW)
+
+
+async def test_one_user_identified_twice_at_once_is_one_customer(store: None) -> None:
+    results = await asyncio.gather(
+        customers.identify("o_twice", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW),
+        customers.identify("o_twice", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW),
+        return_exceptions=True,
+    )
+    assert not [r for r in results if isinstance(r, BaseException)], results
+    assert await Customer.all().count() == 1 and await Vehicle.all().count() == 1
+
+
+async def test_a_customer_never_sees_another_customers_appointments(person: Person) -> None:
+    mine, _ = await person()
+    theirs, their_car = await person()
+    await booking.create(theirs, their_car, "maintenance", at("11-29 10:00"), NOW)
+    assert await booking.upcoming(mine, NOW) == []
