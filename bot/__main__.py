@@ -36,7 +36,6 @@ def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from bot.app import create_app
-
     from bot.runtime import tune_gc
 
     _banner(settings)

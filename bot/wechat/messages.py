@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
-
 from xml.etree import ElementTree
 
 MAX_BODY = 64 * 1024

@@ -56,7 +56,7 @@ _LATE = _Late()
 class _Run:
     """One message's processing, shared between the request that waits for it and the task that runs it."""
 
-    waiter: asyncio.Future[bytes | None | _Late]
+    waiter: asyncio.Future[bytes | _Late | None]
     late: bool = False  # the webhook gave up waiting and answered "success"
     decided: bool = False  # the task committed to a passive reply (the webhook must wait for it)
     handler: str = "-"
