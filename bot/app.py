@@ -12,6 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import db
+from bot.services import notify, schedule
 from bot.settings import Settings
 from bot.wechat.api import WeChatClient
 from bot.wechat.dispatcher import OutboxDispatcher
@@ -38,15 +39,21 @@ def _utcnow() -> datetime:
 
 
 def sandbox_state_for(settings: Settings) -> SandboxState:
-    """The emulator's state for this service's sandbox AppID and secret."""
-    return SandboxState(appid=settings.wechat_appid, secret=settings.wechat_secret)
+    """The emulator's state for this service's sandbox AppID and secret, knowing our template messages."""
+    templates = {spec.template_id: list(spec.fields) for spec in notify.TEMPLATES.values()}
+    return SandboxState(appid=settings.wechat_appid, secret=settings.wechat_secret, templates=templates)
 
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> web.Application:
     """Build the service. In sandbox mode with no WECHAT_API_BASE, the WeChat emulator is mounted at /sandbox."""
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
-    webhook = Webhook(settings, clock=clock)
+
+    def utc_clock() -> datetime:
+        # Stored and compared in UTC: SQLite compares datetimes as text, so one offset everywhere.
+        return clock().astimezone(UTC)
+
+    webhook = Webhook(settings, clock=utc_clock)
     app[WEBHOOK] = webhook
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
@@ -64,7 +71,12 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
-    await db.connect(app[SETTINGS])
+    settings = app[SETTINGS]
+    await db.connect(settings)
+    try:
+        await schedule.ensure_defaults(settings.timezone)
+    except Exception:  # the database may be down or not migrated yet; /healthz says which
+        log.exception("could not prepare the booking calendar")
     yield
     await db.disconnect()
 

@@ -18,8 +18,8 @@ from tortoise import Tortoise
 from tortoise.connection import connections
 
 from bot import db
-from bot.app import create_app
-from bot.settings import SANDBOX_APPID, SANDBOX_SECRET, Settings
+from bot.app import create_app, sandbox_state_for
+from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
 from bot.wechat.sandbox import SANDBOX_STATE, SandboxState, create_sandbox_app
 from tests.wechat_helper import WeChatTester
@@ -73,7 +73,7 @@ async def database(database_url: str) -> AsyncIterator[str]:
 @pytest.fixture
 async def sandbox_server(aiohttp_server: Any) -> Any:
     """The WeChat API emulator on its own test server, as a separate WeChat would be."""
-    return await aiohttp_server(create_sandbox_app(SandboxState(appid=SANDBOX_APPID, secret=SANDBOX_SECRET)))
+    return await aiohttp_server(create_sandbox_app(sandbox_state_for(Settings())))
 
 
 @pytest.fixture

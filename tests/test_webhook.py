@@ -117,20 +117,20 @@ async def test_subscribe_plain_and_via_qr_scene(wechat: WeChatTester, caplog: py
     now = int(time.time())
     assert "欢迎关注" in (await owner.event("subscribe", create_time=now - 10) or "")
     with caplog.at_level(logging.INFO):
-        reply = await owner.event("subscribe", "qrscene_campaign:spring", ticket="T1", create_time=now)
+        reply = await owner.event("subscribe", "qrscene_store_front", ticket="T1", create_time=now)
     assert reply is not None and "欢迎关注" in reply
-    assert any("campaign:spring" in r.getMessage() for r in caplog.records)
+    assert any("store_front" in r.getMessage() for r in caplog.records)
 
 
 @pytest.mark.parametrize("spelling", ["SCAN", "scan", "Scan"])
 async def test_event_names_in_any_case(wechat: WeChatTester, spelling: str) -> None:
-    assert "已关注" in (await wechat.user("o_cust1").event(spelling, "book", ticket="T2") or "")
+    assert "已关注" in (await wechat.user("o_cust1").event(spelling, "store_front", ticket="T2") or "")
 
 
 async def test_click_keys(wechat: WeChatTester) -> None:
     owner = wechat.user("o_cust1")
     assert "电话" in (await owner.event("CLICK", "CONTACT") or "")
-    assert "预约" in (await owner.event("click", "BOOK") or "")
+    assert "车牌" in (await owner.event("click", "BOOK") or "")
     assert "预约" in (await owner.event("CLICK", "NO_SUCH_KEY") or "")
 
 

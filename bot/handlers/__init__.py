@@ -1,5 +1,6 @@
 """Routing: which handler answers a message or event, and what it replies."""
 
-from bot.handlers.router import HandlerResult, Turn, dispatch
+from bot.handlers.router import dispatch
+from bot.handlers.turn import HandlerResult, Turn
 
 __all__ = ["HandlerResult", "Turn", "dispatch"]

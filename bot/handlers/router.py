@@ -1,46 +1,27 @@
-"""The router: picks the handler for each message type, event and command word, and returns its reply."""
+"""The router: one turn per message. Stateless events are answered at once; everything else runs under the
+user's lock with their dialog session, and the session is saved with the turn's writes in one transaction."""
 
 from __future__ import annotations
 
 import logging
+import re
 import unicodedata
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from datetime import datetime
 
+from tortoise.transactions import in_transaction
+
 from bot import replies
-from bot.services import outbox, paging
-from bot.settings import Settings
-from bot.wechat.messages import InboundMessage
+from bot.dialogs import DIALOGS, DialogTurn
+from bot.handlers import appointments
+from bot.handlers.locks import UserLocks
+from bot.handlers.turn import Handler, HandlerResult, Turn
+from bot.nlu import parse_service, parse_when
+from bot.services import outbox, paging, sessions
+from bot.services.sessions import Session
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class Turn:
-    """One inbound message with what every handler needs: the clock (injected) and the settings."""
-
-    msg: InboundMessage
-    now: datetime
-    settings: Settings
-
-    def store(self) -> dict[str, str]:
-        s = self.settings
-        return {
-            "store": s.store_name,
-            "address": s.store_address,
-            "phone": s.store_phone,
-            "hours": s.store_hours,
-        }
-
-
-@dataclass(frozen=True, slots=True)
-class HandlerResult:
-    handler: str
-    text: str | None = None  # None: nothing to say (WeChat gets "success")
-
-
-Handler = Callable[[Turn], Awaitable[HandlerResult]]
+LOCKS = UserLocks()
 
 # What users type, mapped to commands. Keys are compared after normalising case and full-width forms.
 ALIASES: dict[str, str] = {
@@ -62,10 +43,18 @@ ALIASES: dict[str, str] = {
     "下一页": "next_page",
     "更多": "next_page",
     "预约": "book",
+    "我要预约": "book",
     "预约保养": "book",
     "我要保养": "book",
+    "约保养": "book",
+    "订": "book",
+    "book": "book",
     "我的预约": "my_appointments",
+    "查预约": "my_appointments",
+    "查看预约": "my_appointments",
 }
+# Commands that take an argument: "取消预约 A1024", "改约 2".
+WITH_ARGUMENT = re.compile(r"^(取消预约|改约|改预约)\s*(\S*)$")
 
 
 def _normalise(text: str) -> str:
@@ -94,14 +83,16 @@ async def _next_page(turn: Turn) -> HandlerResult:
     return HandlerResult("next_page", text)
 
 
-async def _book(turn: Turn) -> HandlerResult:
-    return HandlerResult("book", replies.render("coming_soon", feature="在线预约", phone=turn.settings.store_phone))
+async def _book(turn: Turn, text: str | None = None, campaign: str | None = None) -> HandlerResult:
+    assert turn.session is not None
+    said = turn.msg.content if text is None else text
+    dturn = DialogTurn(turn.msg.openid, said, turn.now, turn.settings, turn.session)
+    await DIALOGS["booking"].begin(dturn, {"campaign": campaign} if campaign else None)
+    return HandlerResult("booking", "\n".join(dturn.out))
 
 
-async def _my_appointments(turn: Turn) -> HandlerResult:
-    return HandlerResult(
-        "my_appointments", replies.render("coming_soon", feature="我的预约", phone=turn.settings.store_phone)
-    )
+async def _book_command(turn: Turn) -> HandlerResult:
+    return await _book(turn)
 
 
 COMMANDS: dict[str, Handler] = {
@@ -109,63 +100,135 @@ COMMANDS: dict[str, Handler] = {
     "hello": _hello,
     "contact": _contact,
     "next_page": _next_page,
-    "book": _book,
-    "my_appointments": _my_appointments,
+    "book": _book_command,
+    "my_appointments": appointments.my_appointments,
 }
 
 # Menu CLICK keys: the same commands as typed words.
-CLICK_KEYS: dict[str, str] = {
-    "BOOK": "book",
-    "MY_APPTS": "my_appointments",
-    "CONTACT": "contact",
-    "HELP": "help",
-}
+CLICK_KEYS: dict[str, str] = {"BOOK": "book", "MY_APPTS": "my_appointments", "CONTACT": "contact", "HELP": "help"}
 
 
 async def _text(turn: Turn, text: str) -> HandlerResult:
-    command = ALIASES.get(_normalise(text))
+    normal = _normalise(text)
+    command = ALIASES.get(normal)
     if command is not None:
         return await COMMANDS[command](turn)
+    with_arg = WITH_ARGUMENT.match(normal)
+    if with_arg:
+        verb, arg = with_arg.groups()
+        if verb == "取消预约":
+            return await appointments.cancel(turn, arg)
+        return await appointments.reschedule(turn, arg)
+    if _wants_booking(text, normal, turn):
+        return await _book(turn, text)
     shown = text if len(text) <= 20 else text[:20] + "…"
     return HandlerResult("unknown", replies.render("unknown", text=shown, help=replies.render("help")))
 
 
-async def _event(turn: Turn) -> HandlerResult:
+# Words that show a day mentioned in passing is about coming to the store ("明天能过去吗").
+BOOKING_HINTS = ("约", "订", "到店", "来店", "去店", "过去", "过来", "去做", "来做", "有空", "可以吗", "行吗")
+
+
+def _wants_booking(text: str, normal: str, turn: Turn) -> bool:
+    """A message naming a service or a clock time starts booking; a bare day only with a booking word."""
+    if normal.startswith("预约") or parse_service(text) is not None:
+        return True
+    when = parse_when(text, turn.now.astimezone(turn.settings.tz))
+    if isinstance(when, datetime):
+        return True
+    return when is not None and any(hint in normal for hint in BOOKING_HINTS)
+
+
+def _booking_scene(key: str) -> tuple[bool, str | None]:
+    """QR scenes that start booking: "book", or "campaign:<code>" (the code is kept on the appointment)."""
+    if key == "book":
+        return True, None
+    if key.startswith("campaign:") and len(key) > len("campaign:"):
+        return True, key.removeprefix("campaign:")[:32]
+    return False, None
+
+
+async def _stateful_event(turn: Turn) -> HandlerResult:
     msg = turn.msg
-    if msg.event == "subscribe":
-        if msg.event_key:
-            log.info("subscribe via scene %s", msg.event_key)
-        return HandlerResult("subscribe", replies.render("welcome", **turn.store()))
-    if msg.event == "scan":
-        log.info("scan of scene %s", msg.event_key)
-        return HandlerResult("scan", replies.render("scan_known", **turn.store()))
-    if msg.event == "click":
-        command = CLICK_KEYS.get(msg.event_key)
-        if command is None:
-            return HandlerResult("click", replies.render("help"))
-        return await COMMANDS[command](turn)
+    if msg.event in ("subscribe", "scan"):
+        books, campaign = _booking_scene(msg.event_key)
+        greeting = replies.render("welcome" if msg.event == "subscribe" else "scan_known", **turn.store())
+        if not books:
+            if msg.event_key:
+                log.info("%s via scene %s", msg.event, msg.event_key)
+            return HandlerResult(msg.event, greeting)
+        started = await _book(turn, "", campaign)
+        first = greeting if msg.event == "subscribe" else ""
+        return HandlerResult(msg.event, "\n\n".join(t for t in (first, started.text) if t))
+    command = CLICK_KEYS.get(msg.event_key)
+    if command is None:
+        return HandlerResult("click", replies.render("help"))
+    return await COMMANDS[command](turn)
+
+
+async def _stateless_event(turn: Turn) -> HandlerResult:
+    msg = turn.msg
     if msg.event == "templatesendjobfinish":
         if msg.event_key.isdigit():
             await outbox.record_delivery(int(msg.event_key), msg.status)
         return HandlerResult("template_finished")
-    # unsubscribe, VIEW and anything new WeChat invents: acknowledge silently.
+    # unsubscribe, VIEW, LOCATION reports and anything new WeChat invents: acknowledge silently.
     return HandlerResult(msg.event or "event")
+
+
+async def _route(turn: Turn) -> HandlerResult:
+    """Answer a message that may touch the session (already loaded, under the user's lock)."""
+    session = turn.session
+    assert session is not None
+    notice = ""
+    if session.expired(turn.now):
+        session.reset()
+        notice = replies.render("dialog.expired")
+    if turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
+        result = await _stateful_event(turn)
+    elif session.active:
+        dturn = DialogTurn(turn.msg.openid, turn.msg.content, turn.now, turn.settings, session)
+        await DIALOGS[session.dialog].handle(dturn)
+        result = HandlerResult(DIALOGS[session.dialog].name if session.active else "dialog", "\n".join(dturn.out))
+    else:
+        result = await _text(turn, turn.msg.content)
+    if notice:
+        return HandlerResult(result.handler, f"{notice}\n{result.text or ''}".strip())
+    return result
+
+
+class _Conflict(Exception):
+    """Another process saved this user's session since we loaded it."""
+
+
+def _snapshot(session: Session) -> tuple[object, ...]:
+    return (session.dialog, session.step, repr(session.data), session.misses, session.expires_at)
 
 
 async def dispatch(turn: Turn) -> HandlerResult:
     """Answer one message or event. Never raises for unknown input: unknown things get help or silence."""
     msg = turn.msg
-    if msg.is_event:
-        return await _event(turn)
-    if msg.msg_type == "text":
-        return await _text(turn, msg.content)
-    if msg.msg_type == "voice":
-        if not msg.content:
-            return HandlerResult("voice", replies.render("voice_unrecognized"))
-        return await _text(turn, msg.content)
+    if msg.is_event and msg.event not in ("subscribe", "scan", "click"):
+        return await _stateless_event(turn)
+    if msg.msg_type == "voice" and not msg.content:
+        return HandlerResult("voice", replies.render("voice_unrecognized"))
     if msg.msg_type == "location":
         return HandlerResult("location", replies.render("location_received", **turn.store()))
-    kind = replies.MEDIA_KINDS.get(msg.msg_type)
-    if kind is not None:
+    if msg.msg_type not in ("text", "voice", "event"):
+        kind = replies.MEDIA_KINDS.get(msg.msg_type)
+        if kind is None:
+            return HandlerResult("unsupported")
         return HandlerResult("media", replies.render("media_received", kind=kind))
-    return HandlerResult("unsupported")
+    async with LOCKS.hold(msg.openid):
+        for _attempt in range(2):
+            session = await sessions.load(msg.openid)
+            before = _snapshot(session)
+            try:
+                async with in_transaction():
+                    result = await _route(replace(turn, session=session))
+                    if _snapshot(session) != before and not await sessions.save(session, turn.now):
+                        raise _Conflict
+                return result
+            except _Conflict:
+                log.info("session changed by another worker; retrying the turn once")
+    return HandlerResult("busy", replies.render("busy"))

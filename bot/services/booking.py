@@ -121,9 +121,11 @@ async def create(
 
 async def upcoming(customer: Customer, now: datetime) -> list[Appointment]:
     """The customer's booked appointments starting from `now` on, soonest first."""
-    return await Appointment.filter(
-        customer_id=customer.id, status=AppointmentStatus.BOOKED, start_at__gte=_utc(now)
-    ).order_by("start_at", "id")
+    return (
+        await Appointment.filter(customer_id=customer.id, status=AppointmentStatus.BOOKED, start_at__gte=_utc(now))
+        .order_by("start_at", "id")
+        .prefetch_related("vehicle")
+    )
 
 
 async def for_customer_by_reference(customer: Customer, reference: str) -> Appointment | None:

@@ -1,0 +1,257 @@
+"""The dialog engine: a dialog is a few declared steps; the base class owns what every dialog shares.
+
+Shared behaviour, so no dialog writes it again:
+- the global words 取消 / 返回 / 重新开始 / 帮助, checked before any step (帮助 answers, then repeats the question);
+- slots filled from every message ("明天下午3点 粤A12345 保养" fills three at once);
+- a retry budget: a miss gets a retry prompt showing the expected form; after 3 misses, 取消 or a person;
+- a confirm step that shows everything and lets the user change one slot ("改时间", or just a new time);
+- lazy expiry: `expires_at` is checked on the next message, no timers (the router tells the user).
+Dialogs never send anything: they add reply texts to the turn, and the router saves the session together
+with the business writes in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, ClassVar
+
+from bot import replies
+from bot.nlu import is_no, is_yes, normalize
+from bot.services.sessions import Session
+from bot.settings import Settings
+
+MAX_MISSES = 3
+CONFIRM = "confirm"
+
+GLOBAL_WORDS: dict[str, str] = {
+    "取消": "cancel",
+    "算了": "cancel",
+    "不约了": "cancel",
+    "退出": "cancel",
+    "返回": "back",
+    "上一步": "back",
+    "重新开始": "restart",
+    "重来": "restart",
+    "帮助": "help",
+    "help": "help",
+    "?": "help",
+}
+
+
+@dataclass
+class DialogTurn:
+    """One message inside a dialog: the text, the clock, and the replies collected so far."""
+
+    openid: str
+    text: str
+    now: datetime
+    settings: Settings
+    session: Session
+    out: list[str] = field(default_factory=list)
+
+    @property
+    def data(self) -> dict[str, Any]:
+        return self.session.data
+
+    def say(self, key: str, /, **params: Any) -> None:
+        self.out.append(replies.render(key, **params))
+
+    def store(self) -> dict[str, str]:
+        s = self.settings
+        return {"store": s.store_name, "address": s.store_address, "phone": s.store_phone, "hours": s.store_hours}
+
+
+def always(_: DialogTurn) -> bool:
+    return True
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One slot to fill: how to ask, how to re-ask showing the form, how to read it, and when it applies."""
+
+    slot: str
+    ask: str
+    retry: str
+    parse: Callable[[str, DialogTurn], Any]
+    needed: Callable[[DialogTurn], bool] = always
+
+
+class Dialog:
+    """Base class: subclasses declare `name`, `steps`, `edits` and implement `summary` and `finish`."""
+
+    name: ClassVar[str]
+    steps: ClassVar[tuple[Step, ...]]
+    # What users type to change one slot at the confirm step ("改时间" -> "when").
+    edits: ClassVar[dict[str, str]] = {}
+    ttl: ClassVar[timedelta] = timedelta(minutes=30)
+    # Data that 重新开始 keeps (what the dialog was started with, not what the user typed).
+    kept_on_restart: ClassVar[frozenset[str]] = frozenset()
+
+    # --- hooks for subclasses ------------------------------------------------------------------------
+    async def prepare(self, turn: DialogTurn) -> None:
+        """Called once when the dialog starts (load what is already known, e.g. a returning customer)."""
+
+    async def accept(self, turn: DialogTurn, slot: str, value: Any) -> bool:
+        """Store a parsed value (JSON-safe) after any checks; False when it cannot be taken (say why)."""
+        turn.data[slot] = value
+        return True
+
+    def ask_params(self, turn: DialogTurn, step: Step) -> dict[str, Any]:
+        return {}
+
+    def summary(self, turn: DialogTurn) -> str:
+        raise NotImplementedError
+
+    async def finish(self, turn: DialogTurn) -> None:
+        """The user confirmed: do the work (through services) and say the outcome; end or re-ask a step."""
+        raise NotImplementedError
+
+    # --- the engine ----------------------------------------------------------------------------------
+    async def begin(self, turn: DialogTurn, preset: dict[str, Any] | None = None) -> None:
+        """Start the dialog with the message that triggered it, taking any slots it already carries.
+
+        `preset` seeds data the dialog needs before its steps (a campaign code, the appointment to move)."""
+        s = turn.session
+        s.dialog, s.step, s.data, s.misses = self.name, "", dict(preset or {}), 0
+        self._touch(turn)
+        await self.prepare(turn)
+        if turn.session.dialog:  # prepare may have ended it
+            await self._absorb(turn, turn.text)
+            await self.advance(turn)
+
+    async def handle(self, turn: DialogTurn) -> None:
+        """A message while the dialog is active."""
+        self._touch(turn)
+        word = GLOBAL_WORDS.get(normalize(turn.text).strip("。.!！ ").lower())
+        if word is not None:
+            await self._global(turn, word)
+            return
+        if turn.session.step == CONFIRM:
+            await self._at_confirm(turn)
+            return
+        step = self.current(turn)
+        filled = await self._absorb(turn, turn.text)
+        if not turn.session.dialog:
+            return
+        if filled:
+            turn.session.misses = 0
+            await self.advance(turn)
+        elif not turn.out:
+            self.miss(turn, step)
+        elif step is not None:
+            turn.session.step = step.slot  # accept() explained why; the question stands
+
+    def current(self, turn: DialogTurn) -> Step | None:
+        return next((st for st in self.steps if st.slot == turn.session.step), None)
+
+    def pending(self, turn: DialogTurn) -> Step | None:
+        return next((st for st in self.steps if st.needed(turn) and st.slot not in turn.data), None)
+
+    async def advance(self, turn: DialogTurn) -> None:
+        """Ask the first slot still missing, or show the confirmation."""
+        step = self.pending(turn)
+        if step is None:
+            turn.session.step = CONFIRM
+            turn.out.append(self.summary(turn))
+            return
+        turn.session.step = step.slot
+        turn.say(step.ask, **self.ask_params(turn, step))
+
+    def miss(self, turn: DialogTurn, step: Step | None) -> None:
+        s = turn.session
+        s.misses += 1
+        if s.misses >= MAX_MISSES:
+            turn.say("dialog.too_many_misses", phone=turn.settings.store_phone)
+            return
+        if step is None:
+            turn.say("dialog.confirm_retry")
+        else:
+            turn.say(step.retry, **self.ask_params(turn, step))
+
+    def end(self, turn: DialogTurn) -> None:
+        turn.session.reset()
+
+    async def _absorb(self, turn: DialogTurn, text: str) -> set[str]:
+        filled: set[str] = set()
+        for step in self.steps:
+            if not step.needed(turn):
+                continue
+            value = step.parse(text, turn)
+            if value is None:
+                continue
+            if await self.accept(turn, step.slot, value):
+                filled.add(step.slot)
+            if not turn.session.dialog:
+                break
+        return filled
+
+    async def _global(self, turn: DialogTurn, word: str) -> None:
+        s = turn.session
+        if word == "cancel":
+            self.end(turn)
+            turn.say("dialog.cancelled")
+        elif word == "restart":
+            s.data = {k: v for k, v in s.data.items() if k in self.kept_on_restart}
+            s.misses = 0
+            turn.say("dialog.restarted")
+            await self.prepare(turn)
+            await self.advance(turn)
+        elif word == "back":
+            await self._back(turn)
+        else:
+            turn.say("dialog.help", what=replies.render(f"{self.name}.what"))
+            self._repeat(turn)
+
+    async def _back(self, turn: DialogTurn) -> None:
+        needed = [st for st in self.steps if st.needed(turn)]
+        if turn.session.step == CONFIRM:
+            target = needed[-1] if needed else None
+        else:
+            index = next((i for i, st in enumerate(needed) if st.slot == turn.session.step), 0)
+            target = needed[index - 1] if index > 0 else None
+        if target is None:
+            turn.say("dialog.at_first_step")
+            self._repeat(turn)
+            return
+        turn.data.pop(target.slot, None)
+        turn.session.step = target.slot
+        turn.say(target.ask, **self.ask_params(turn, target))
+
+    def _repeat(self, turn: DialogTurn) -> None:
+        if turn.session.step == CONFIRM:
+            turn.out.append(self.summary(turn))
+            return
+        step = self.current(turn)
+        if step is not None:
+            turn.say(step.ask, **self.ask_params(turn, step))
+
+    async def _at_confirm(self, turn: DialogTurn) -> None:
+        text = normalize(turn.text).strip("。.!！ ")
+        if is_yes(text):
+            await self.finish(turn)
+            return
+        slot = next((slot for word, slot in self.edits.items() if text.startswith(word)), None)
+        if slot is not None:
+            rest = text.removeprefix(next(w for w in self.edits if text.startswith(w))).strip()
+            turn.data.pop(slot, None)
+            if rest and await self._absorb(turn, rest) and slot in turn.data:
+                await self.advance(turn)
+                return
+            step = next(st for st in self.steps if st.slot == slot)
+            turn.session.step = slot
+            if not turn.out:
+                turn.say(step.ask, **self.ask_params(turn, step))
+            return
+        if is_no(text):
+            turn.say("dialog.what_to_change")
+            return
+        if await self._absorb(turn, turn.text):
+            turn.session.misses = 0
+            await self.advance(turn)
+        elif not turn.out:
+            self.miss(turn, None)
+
+    def _touch(self, turn: DialogTurn) -> None:
+        turn.session.expires_at = turn.now + self.ttl

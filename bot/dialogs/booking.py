@@ -1,0 +1,314 @@
+"""The booking dialog: plate, service, time, and on a first booking name and mobile; confirm; book.
+
+See booking.mmd beside this file for the flow. Every rule about time slots and capacity lives in
+`bot.services.schedule` and `bot.services.booking`; this module only holds the conversation.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any, ClassVar
+
+from bot import replies
+from bot.dialogs.base import CONFIRM, GLOBAL_WORDS, Dialog, DialogTurn, Step
+from bot.nlu import (
+    SERVICE_TYPES,
+    ServiceType,
+    is_no,
+    is_yes,
+    parse_mobile,
+    parse_pick,
+    parse_plate,
+    parse_service,
+    parse_when,
+)
+from bot.nlu.phone import mask_mobile
+from bot.nlu.service import pick_service
+from bot.services import booking, customers, schedule
+
+SERVICES_BY_CODE = {s.code: s for s in SERVICE_TYPES}
+DAY_PARTS: dict[str, schedule.DayPart] = {
+    "上午": "morning",
+    "早上": "morning",
+    "中午": "afternoon",
+    "下午": "afternoon",
+    "傍晚": "evening",
+    "晚上": "evening",
+}
+MAX_CHOICES = 6
+
+
+def numbered(items: list[str]) -> str:
+    return "\n".join(f"{i}. {item}" for i, item in enumerate(items, 1))
+
+
+def when_text(turn: DialogTurn, dt: datetime) -> str:
+    return booking.format_when(dt, turn.settings.tz)
+
+
+def time_choices(turn: DialogTurn, starts: list[datetime], *, with_day: bool = True) -> str:
+    if with_day:
+        return numbered([when_text(turn, dt) for dt in starts])
+    return numbered([dt.astimezone(turn.settings.tz).strftime("%H:%M") for dt in starts])
+
+
+def day_text(day: date) -> str:
+    return f"{day.month}月{day.day}日（{'一二三四五六日'[day.weekday()]}）"
+
+
+# --- slot readers (pure, except that they look at the turn to know which menu is on screen) ------------
+
+
+def read_plate(text: str, turn: DialogTurn) -> str | None:
+    vehicles: list[str] = turn.data.get("vehicles", [])
+    if vehicles and turn.session.step == "plate":
+        pick = parse_pick(text, len(vehicles))
+        if pick is not None:
+            return vehicles[pick - 1]
+    return parse_plate(text)
+
+
+def menu_of(turn: DialogTurn) -> list[ServiceType]:
+    return [SERVICES_BY_CODE[code] for code in turn.data.get("menu", []) if code in SERVICES_BY_CODE]
+
+
+def read_service(text: str, turn: DialogTurn) -> str | None:
+    service = pick_service(text, menu_of(turn)) if turn.session.step == "service" else parse_service(text)
+    return service.code if service is not None else None
+
+
+def read_when(text: str, turn: DialogTurn) -> Any:
+    """An ISO datetime, {"day": ISO date, "part": ...} for a day without a time, or None."""
+    choices: list[str] = turn.data.get("choices", [])
+    if choices and turn.session.step in ("when", CONFIRM):
+        pick = parse_pick(text, len(choices))
+        if pick is not None:
+            return choices[pick - 1]
+    local_now = turn.now.astimezone(turn.settings.tz)
+    parsed = parse_when(text, local_now)
+    pending = turn.data.get("day")
+    if pending and isinstance(parsed, datetime):
+        # "10点" after "明天上午": a bare clock time belongs to the day already chosen.
+        day = date.fromisoformat(pending)
+        anchored = parse_when(f"{day.month}月{day.day}日 {text}", local_now)
+        if isinstance(anchored, datetime) and anchored.date() == day and anchored.time() == parsed.time():
+            parsed = anchored
+    if isinstance(parsed, datetime):
+        return parsed.isoformat()
+    if isinstance(parsed, date):
+        part = next((p for word, p in DAY_PARTS.items() if word in text), None)
+        return {"day": parsed.isoformat(), "part": part}
+    return None
+
+
+def read_name(text: str, turn: DialogTurn) -> str | None:
+    if turn.session.step != "name":
+        return None
+    name = text.strip().removeprefix("我叫").removeprefix("我是").removeprefix("姓名").strip(" ：:，,。")
+    if not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
+        return None
+    if is_yes(name) or is_no(name) or name in GLOBAL_WORDS:  # "确认" is an answer, not a name
+        return None
+    return name
+
+
+def read_mobile(text: str, turn: DialogTurn) -> str | None:
+    return parse_mobile(text)
+
+
+def first_booking(turn: DialogTurn) -> bool:
+    return not turn.data.get("returning", False)
+
+
+class BookingDialog(Dialog):
+    """预约: a customer books a service visit; slots come from any message, in any order."""
+
+    name = "booking"
+    steps = (
+        Step("plate", ask="booking.ask_plate", retry="booking.retry_plate", parse=read_plate),
+        Step("service", ask="booking.ask_service", retry="booking.retry_service", parse=read_service),
+        Step("when", ask="booking.ask_when", retry="booking.retry_when", parse=read_when),
+        Step("name", ask="booking.ask_name", retry="booking.retry_name", parse=read_name, needed=first_booking),
+        Step("mobile", ask="booking.ask_mobile", retry="booking.retry_mobile", parse=read_mobile, needed=first_booking),
+    )
+    kept_on_restart = frozenset({"campaign"})
+    edits: ClassVar[dict[str, str]] = {
+        "改时间": "when",
+        "换时间": "when",
+        "改车牌": "plate",
+        "换车": "plate",
+        "改项目": "service",
+        "改服务": "service",
+        "改手机": "mobile",
+        "改姓名": "name",
+        "改名字": "name",
+    }
+
+    async def prepare(self, turn: DialogTurn) -> None:
+        turn.data["menu"] = [kind.code for kind in await schedule.bookable_services()]
+        customer = await customers.by_openid(turn.openid)
+        if customer is None:
+            return
+        turn.data["returning"] = True
+        plates = [v.plate for v in await customers.vehicles_of(customer)]
+        if len(plates) == 1:
+            turn.data["plate"] = plates[0]
+        elif plates:
+            turn.data["vehicles"] = plates
+
+    def ask_params(self, turn: DialogTurn, step: Step) -> dict[str, Any]:
+        if step.slot == "service":
+            return {"menu": numbered([s.name for s in menu_of(turn)])}
+        if step.slot == "plate" and turn.data.get("vehicles"):
+            return {"menu": numbered(turn.data["vehicles"])}
+        return {}
+
+    async def advance(self, turn: DialogTurn) -> None:
+        step = self.pending(turn)
+        if step is not None and step.slot == "plate" and turn.data.get("vehicles"):
+            turn.session.step = "plate"
+            turn.say("booking.ask_vehicle", menu=numbered(turn.data["vehicles"]))
+            return
+        if step is not None and step.slot == "when" and turn.data.get("day") and not turn.data.get("choices"):
+            service = turn.data.get("service") or "maintenance"
+            await offer_day(turn, service, date.fromisoformat(turn.data["day"]), turn.data.get("part"))
+            return
+        await super().advance(turn)
+
+    def miss(self, turn: DialogTurn, step: Step | None) -> None:
+        if step is not None and step.slot == "plate" and turn.data.get("vehicles"):
+            turn.session.misses += 1
+            turn.say("booking.retry_vehicle", menu=numbered(turn.data["vehicles"]))
+            return
+        super().miss(turn, step)
+
+    async def accept(self, turn: DialogTurn, slot: str, value: Any) -> bool:
+        if slot != "when":
+            turn.data[slot] = value
+            return True
+        pending = self.pending(turn)
+        if isinstance(value, dict) and pending is not None and pending.slot in ("plate", "service"):
+            # A day before we know the service: keep it, and offer its times once we get to the time step.
+            turn.data["day"], turn.data["part"] = value["day"], value.get("part")
+            return True
+        return await take_time(turn, turn.data.get("service") or "maintenance", value)
+
+    def summary(self, turn: DialogTurn) -> str:
+        d = turn.data
+        person = ""
+        if first_booking(turn):
+            person = replies.render("booking.confirm_person", name=d["name"], mobile=mask_mobile(d["mobile"]))
+        return replies.render(
+            "booking.confirm",
+            plate=d["plate"],
+            service=SERVICES_BY_CODE[d["service"]].name,
+            when=when_text(turn, datetime.fromisoformat(d["when"])),
+            person=person,
+        )
+
+    async def finish(self, turn: DialogTurn) -> None:
+        d = turn.data
+        try:
+            customer = await customers.by_openid(turn.openid)
+            if customer is None:
+                customer, vehicle = await customers.identify(
+                    turn.openid, name=d["name"], mobile=d["mobile"], plate=d["plate"], now=turn.now
+                )
+            else:
+                vehicle = await customers.add_vehicle(customer, d["plate"], turn.now)
+            appointment = await booking.create(
+                customer,
+                vehicle,
+                d["service"],
+                datetime.fromisoformat(d["when"]),
+                turn.now,
+                source="self",
+                campaign=d.get("campaign"),
+            )
+        except customers.PlateTaken:
+            plate = d.pop("plate")
+            turn.session.step = "plate"
+            turn.say("booking.plate_taken", plate=plate, phone=turn.settings.store_phone)
+            return
+        except booking.SlotUnavailable as exc:
+            d.pop("when", None)
+            refuse_time(turn, exc.check)
+            return
+        except booking.Overlap as exc:
+            existing = exc.existing
+            self.end(turn)
+            turn.say("booking.overlap", when=when_text(turn, existing.start_at), reference=existing.reference)
+            return
+        self.end(turn)
+        turn.say(
+            "booking.done",
+            reference=appointment.reference,
+            when=when_text(turn, appointment.start_at),
+            service=SERVICES_BY_CODE[appointment.service].name,
+            plate=vehicle.plate,
+            address=turn.settings.store_address,
+            phone=turn.settings.store_phone,
+        )
+
+
+async def take_time(turn: DialogTurn, service: str, value: Any) -> bool:
+    """Take a time the customer gave for `service` if it can be booked; otherwise offer open times."""
+    if isinstance(value, dict):
+        return await offer_day(turn, service, date.fromisoformat(value["day"]), value.get("part"))
+    start = datetime.fromisoformat(value)
+    check = await schedule.check(service, start, turn.now)
+    if check.ok:
+        turn.data["when"] = start.isoformat()
+        turn.data.pop("choices", None)
+        turn.data.pop("day", None)
+        return True
+    refuse_time(turn, check)
+    return False
+
+
+async def offer_day(turn: DialogTurn, service: str, day: date, part: schedule.DayPart | None) -> bool:
+    """A day without a time: show that day's (or day part's) open times, or the nearest ones if it is full."""
+    starts = await schedule.open_slots(service, day, turn.now, part=part)
+    turn.session.step = "when"
+    if starts:
+        shown = _spread(starts, MAX_CHOICES)
+        turn.data["day"] = day.isoformat()
+        turn.data["choices"] = [dt.isoformat() for dt in shown]
+        turn.say("booking.ask_time_of_day", day=day_text(day), menu=time_choices(turn, shown, with_day=False))
+        return False
+    around = datetime.combine(day, datetime.min.time(), tzinfo=turn.settings.tz).replace(hour=10)
+    alternatives = await schedule.nearest_open(service, max(around, turn.now), turn.now)
+    turn.data["choices"] = [dt.isoformat() for dt in alternatives]
+    turn.data.pop("day", None)
+    if alternatives:
+        turn.say("booking.day_full", day=day_text(day), menu=time_choices(turn, alternatives))
+    else:
+        turn.say("booking.no_slots", reason="", phone=turn.settings.store_phone)
+    return False
+
+
+def refuse_time(turn: DialogTurn, check: schedule.SlotCheck) -> None:
+    """Say why the time cannot be booked and offer the nearest open times as numbered choices."""
+    params: dict[str, Any] = {
+        "lead": schedule.lead_text(check.lead_minutes),
+        "days": check.horizon_days,
+        "day": day_text(check.requested.astimezone(turn.settings.tz).date()),
+        "hours": check.hours_text or turn.settings.store_hours,
+    }
+    reason = replies.render(f"booking.{check.reason}", **params)
+    turn.data["choices"] = [dt.isoformat() for dt in check.alternatives]
+    turn.data.pop("day", None)
+    turn.session.step = "when"
+    if check.alternatives:
+        picks = "、".join(str(i) for i in range(1, len(check.alternatives) + 1))
+        turn.say("booking.slot_refused", reason=reason, menu=time_choices(turn, check.alternatives), picks=picks)
+    else:
+        turn.say("booking.no_slots", reason=reason, phone=turn.settings.store_phone)
+
+
+def _spread(starts: list[datetime], limit: int) -> list[datetime]:
+    """Up to `limit` starts spread over the day, so a long list still shows morning and afternoon."""
+    if len(starts) <= limit:
+        return starts
+    step = len(starts) / limit
+    return [starts[int(i * step)] for i in range(limit)]

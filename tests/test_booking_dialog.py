@@ -1,0 +1,315 @@
+"""Car owners book, change and cancel service visits by chatting: transcripts through the real webhook."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime
+from typing import Any
+
+import pytest
+
+from bot.models import Appointment, Customer, DialogSession, Staff, Vehicle
+from bot.services import booking
+from tests.conftest import SATURDAY_MORNING, Clock
+from tests.wechat_helper import User, WeChatTester, eventually
+
+TZ = SATURDAY_MORNING.tzinfo
+
+
+def at(day: int, hour: int, minute: int = 0) -> datetime:
+    return datetime(2026, 11, day, hour, minute, tzinfo=TZ)
+
+
+async def booked(openid: str | None = None) -> list[Appointment]:
+    query = Appointment.filter(status="booked").prefetch_related("customer", "vehicle").order_by("start_at")
+    rows = await query
+    return [a for a in rows if openid is None or a.customer.openid == openid]
+
+
+async def book_as_new_customer(owner: User, name: str = "张三", mobile: str = "13800138000") -> str | None:
+    assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")
+    assert "手机号" in (await owner.says(name) or "")
+    assert "请确认" in (await owner.says(mobile) or "")
+    return await owner.says("确认")
+
+
+@pytest.fixture
+async def clerk(database: str) -> Staff:
+    return await Staff.create(
+        name="李顾问", mobile="13900001111", role="clerk", active=True, openid="o_clerk_li", created_at=SATURDAY_MORNING
+    )
+
+
+# --- the happy paths ----------------------------------------------------------------------------------
+
+
+async def test_first_booking_in_one_message_then_name_and_mobile(
+    wechat: WeChatTester, clerk: Staff, sandbox: Any
+) -> None:
+    owner = wechat.user("o_owner1")
+    wechat.user("o_clerk_li")
+    done = await book_as_new_customer(owner)
+    assert done is not None and "预约成功" in done and "预约号" in done
+    assert "11月29日（周日）15:00" in done and "车城路" in done
+    [appt] = await booked("o_owner1")
+    assert appt.start_at == at(29, 15) and appt.service == "maintenance" and appt.vehicle.plate == "粤A12345"
+    customer = await Customer.get(openid="o_owner1")
+    assert customer.name == "张三" and customer.mobile == "13800138000"
+    assert customer.owner_id == clerk.id  # type: ignore[attr-defined]
+    # The customer gets a confirmation and the owner clerk a new-appointment notice, through the outbox.
+    await eventually(lambda: len(owner.inbox()) == 1 and len(sandbox.inbox("o_clerk_li")) == 1)
+    assert appt.reference in str(owner.inbox()[0].payload)
+
+
+async def test_returning_customer_books_in_one_message_and_is_not_asked_name_again(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_owner1")
+    await book_as_new_customer(owner)
+    reply = await owner.says("我想周一上午10点去做保养，可以吗")
+    assert reply is not None and "请确认" in reply and "11月30日（周一）10:00" in reply
+    assert "姓名" not in reply and "粤A12345" in reply
+    assert "预约成功" in (await owner.says("好的") or "")
+    assert len(await booked("o_owner1")) == 2
+
+
+async def test_step_by_step_booking(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_owner2")
+    assert "车牌" in (await owner.says("预约") or "")
+    reply = await owner.says("粤b·d12345")
+    assert reply is not None and "服务" in reply and "1." in reply
+    assert "哪天几点" in (await owner.says("1") or "")
+    day = await owner.says("明天上午")
+    assert day is not None and "11月29日" in day and "09:00" in day
+    assert "怎么称呼" in (await owner.says("10点") or "")
+    assert "手机号" in (await owner.says("王五") or "")
+    confirm = await owner.says("139 0000 2222")
+    assert confirm is not None and "粤BD12345" in confirm and "139****2222" in confirm
+    assert "预约成功" in (await owner.says("确认") or "")
+    [appt] = await booked("o_owner2")
+    assert appt.start_at == at(29, 10)
+
+
+async def test_voice_message_books(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_voice")
+    reply = await owner.speaks("明天下午两点粤A54321做保养。")
+    assert reply is not None and "怎么称呼" in reply
+
+
+async def test_subscribe_with_a_campaign_scene_starts_booking_and_records_the_campaign(
+    wechat: WeChatTester,
+) -> None:
+    owner = wechat.user("o_campaign")
+    reply = await owner.event("subscribe", "qrscene_campaign:winter26", ticket="T")
+    assert reply is not None and "欢迎关注" in reply and "车牌" in reply
+    await owner.says("明天下午3点 粤A77777 保养")
+    await owner.says("赵六")
+    await owner.says("13700007777")
+    assert "预约成功" in (await owner.says("确认") or "")
+    [appt] = await booked("o_campaign")
+    assert appt.campaign == "winter26"
+
+
+async def test_menu_click_book_starts_the_dialog(wechat: WeChatTester) -> None:
+    assert "车牌" in (await wechat.user("o_click").event("CLICK", "BOOK") or "")
+
+
+# --- global words in every step ---------------------------------------------------------------------
+
+STEPS_REACHED_BY = {
+    "plate": ["预约"],
+    "service": ["预约", "粤A12345"],
+    "when": ["预约", "粤A12345", "保养"],
+    "name": ["预约", "粤A12345", "保养", "明天下午3点"],
+    "mobile": ["预约", "粤A12345", "保养", "明天下午3点", "张三"],
+    "confirm": ["预约", "粤A12345", "保养", "明天下午3点", "张三", "13800138000"],
+}
+QUESTION_OF = {
+    "plate": "车牌",
+    "service": "服务",
+    "when": "哪天几点",
+    "name": "怎么称呼",
+    "mobile": "手机号",
+    "confirm": "请确认",
+}
+
+
+async def _reach(owner: User, step: str) -> str | None:
+    reply = None
+    for text in STEPS_REACHED_BY[step]:
+        reply = await owner.says(text)
+    return reply
+
+
+@pytest.mark.parametrize("step", list(STEPS_REACHED_BY))
+async def test_cancel_in_every_step(wechat: WeChatTester, step: str) -> None:
+    owner = wechat.user("o_g1")
+    assert QUESTION_OF[step] in (await _reach(owner, step) or "")
+    assert "已取消" in (await owner.says("取消") or "")
+    assert (await DialogSession.get(openid="o_g1")).dialog == ""
+    assert await booked() == []
+
+
+@pytest.mark.parametrize("step", list(STEPS_REACHED_BY))
+async def test_help_in_every_step_answers_then_repeats_the_question(wechat: WeChatTester, step: str) -> None:
+    owner = wechat.user("o_g2")
+    await _reach(owner, step)
+    reply = await owner.says("帮助")
+    assert reply is not None and "取消" in reply and QUESTION_OF[step] in reply
+
+
+@pytest.mark.parametrize("step", list(STEPS_REACHED_BY))
+async def test_restart_in_every_step(wechat: WeChatTester, step: str) -> None:
+    owner = wechat.user("o_g3")
+    await _reach(owner, step)
+    reply = await owner.says("重新开始")
+    assert reply is not None and "重新开始" in reply and "车牌" in reply
+
+
+@pytest.mark.parametrize("step", list(STEPS_REACHED_BY))
+async def test_back_in_every_step(wechat: WeChatTester, step: str) -> None:
+    owner = wechat.user("o_g4")
+    await _reach(owner, step)
+    order = list(STEPS_REACHED_BY)
+    reply = await owner.says("返回")
+    expected = QUESTION_OF[order[order.index(step) - 1]] if step != "plate" else "第一步"
+    assert reply is not None and expected in reply
+
+
+# --- retries, expiry, changes at the confirmation ----------------------------------------------------
+
+
+async def test_retry_budget_shows_the_form_then_offers_a_way_out(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_miss")
+    await owner.says("预约")
+    first = await owner.says("不知道")
+    assert first is not None and "粤A12345 的格式" in first
+    await owner.says("随便")
+    third = await owner.says("啊？")
+    assert third is not None and "取消" in third and "020-88886666" in third
+
+
+async def test_an_expired_dialog_says_so_and_starts_fresh(wechat: WeChatTester, clock: Clock) -> None:
+    owner = wechat.user("o_late")
+    await owner.says("预约")
+    await owner.says("粤A12345")
+    clock.advance(minutes=31)
+    reply = await owner.says("保养")
+    assert reply is not None and "超过30分钟" in reply and "车牌" in reply
+
+
+async def test_change_one_slot_at_the_confirmation(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_edit")
+    await _reach(owner, "confirm")
+    assert "哪天几点" in (await owner.says("改时间") or "")
+    reply = await owner.says("后天上午9点")
+    assert reply is not None and "请确认" in reply and "11月30日（周一）09:00" in reply
+    reply = await owner.says("周二下午4点")  # just sending a new time works too
+    assert reply is not None and "12月1日（周二）16:00" in reply
+    reply = await owner.says("改车牌 粤A99999")
+    assert reply is not None and "请确认" in reply and "粤A99999" in reply
+    await owner.says("确认")
+    [appt] = await booked("o_edit")
+    assert appt.vehicle.plate == "粤A99999"
+    assert appt.start_at == datetime(2026, 12, 1, 16, tzinfo=TZ)
+
+
+# --- capacity -------------------------------------------------------------------------------------------
+
+
+async def _fill(start: datetime, service: str = "maintenance", count: int = 3) -> None:
+    for i in range(count):
+        customer = await Customer.create(name=f"客户{i}", mobile=f"1370000{i:04d}", created_at=SATURDAY_MORNING)
+        vehicle = await Vehicle.create(customer=customer, plate=f"粤C{i:05d}", created_at=SATURDAY_MORNING)
+        await booking.create(customer, vehicle, service, start, SATURDAY_MORNING)
+
+
+async def test_full_slot_offers_alternatives_and_a_number_picks_one(wechat: WeChatTester) -> None:
+    await _fill(at(29, 15))
+    owner = wechat.user("o_full")
+    reply = await owner.says("明天下午3点 粤A12345 保养")
+    assert reply is not None and "约满" in reply and "回复 1、2、3" in reply
+    assert "怎么称呼" in (await owner.says("2") or "")
+    await owner.says("张三")
+    await owner.says("13800138000")
+    await owner.says("确认")
+    [appt] = await booked("o_full")
+    assert appt.start_at in (at(29, 14, 30), at(29, 15, 30), at(29, 14), at(29, 16))
+
+
+async def test_a_time_outside_the_rules_gets_a_reason(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_rules")
+    assert "过去" in (await owner.says("今天上午9点 粤A12345 保养") or "")
+    assert "提前" in (await owner.says("今天上午11点") or "")
+    assert "营业时间" in (await owner.says("明天晚上9点") or "")
+
+
+async def test_the_last_slot_booked_by_two_users_at_once(wechat: WeChatTester) -> None:
+    await _fill(at(29, 15), count=2)  # one online place left
+    users = [wechat.user("o_race1"), wechat.user("o_race2")]
+    for i, owner in enumerate(users):
+        await owner.says(f"明天下午3点 粤D0000{i} 保养")
+        await owner.says("甲乙"[i] + "先生")
+        await owner.says(f"1360000000{i}")
+    replies = await asyncio.gather(*(owner.says("确认") for owner in users))
+    assert sum("预约成功" in (r or "") for r in replies) == 1
+    assert sum("约满" in (r or "") for r in replies) == 1
+    assert len([a for a in await booked() if a.start_at == at(29, 15)]) == 3
+
+
+async def test_two_messages_from_one_user_at_once(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_twice")
+    await _reach(owner, "confirm")
+    replies = await asyncio.gather(owner.says("确认"), owner.says("确认"))
+    assert sum("预约成功" in (r or "") for r in replies) == 1
+    assert len(await booked("o_twice")) == 1
+
+
+async def test_a_retried_msgid_mid_dialog_is_not_processed_twice(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_retry")
+    await owner.says("预约")
+    xml = wechat.peer.text("o_retry", "粤A12345", msg_id=77001)
+    first, retry = await wechat.send(xml), await wechat.send(xml)
+    assert first.text == retry.text and first.text is not None and "服务" in first.text
+    session = await DialogSession.get(openid="o_retry")
+    assert session.step == "service"
+
+
+# --- my appointments, cancel, reschedule -----------------------------------------------------------------
+
+
+async def test_list_cancel_and_reschedule(wechat: WeChatTester, clerk: Staff, sandbox: Any) -> None:
+    owner = wechat.user("o_mine")
+    wechat.user("o_clerk_li")
+    await book_as_new_customer(owner)
+    listing = await owner.says("我的预约")
+    [appt] = await booked("o_mine")
+    assert listing is not None and appt.reference in listing and "11月29日（周日）15:00" in listing
+    assert "改到什么时间" in (await owner.says("改约 1") or "")
+    assert "请确认改约" in (await owner.says("周一上午10点") or "")
+    assert "改约成功" in (await owner.says("确认") or "")
+    [moved] = await booked("o_mine")
+    assert moved.start_at == at(30, 10) and moved.reference == appt.reference
+    cancelled = await owner.says(f"取消预约 {appt.reference}")
+    assert cancelled is not None and "已取消" in cancelled
+    assert await booked("o_mine") == []
+    assert "没有待到店" in (await owner.says("我的预约") or "")
+    await eventually(lambda: len(sandbox.inbox("o_clerk_li")) >= 3)  # new, changed, cancelled
+
+
+async def test_changes_within_two_hours_are_refused_with_the_phone(wechat: WeChatTester, clock: Clock) -> None:
+    owner = wechat.user("o_soon")
+    await book_as_new_customer(owner)
+    clock.advance(hours=27, minutes=45)  # Sunday 14:15, the visit is at 15:00
+    reply = await owner.says("取消预约 1")
+    assert reply is not None and "不足2小时" in reply and "020-88886666" in reply
+    assert len(await booked("o_soon")) == 1
+
+
+async def test_a_customer_cannot_cancel_another_customers_appointment(wechat: WeChatTester) -> None:
+    alice = wechat.user("o_alice")
+    await book_as_new_customer(alice)
+    [appt] = await booked("o_alice")
+    mallory = wechat.user("o_mallory")
+    reply = await mallory.says(f"取消预约 {appt.reference}")
+    assert reply is not None and "没有找到" in reply
+    assert "没有找到" in (await mallory.says(f"改约 {appt.reference}") or "")
+    assert len(await booked("o_alice")) == 1
