@@ -67,3 +67,15 @@ async def test_processed_messages_are_pruned_after_a_day(database: str) -> None:
     await ProcessedMessage.create(key="m:new", received_at=now - timedelta(hours=1), done=True)
     assert await dedupe.prune(now, timedelta(days=1)) == 1
     assert [r.key for r in await ProcessedMessage.all()] == ["m:new"]
+
+
+def test_the_encrypt_field_is_sliced_from_a_plain_envelope_only() -> None:
+    from bot.wechat.messages import encrypted_field
+
+    envelope = b"<xml><ToUserName><![CDATA[gh_1]]></ToUserName><Encrypt><![CDATA[QUJD]]></Encrypt></xml>"
+    assert encrypted_field(envelope) == "QUJD"
+    assert encrypted_field(b"  " + envelope + b"\n") == "QUJD"
+    assert encrypted_field(b"<xml><Encrypt>QUJD</Encrypt></xml>") is None  # unusual shape: full parse
+    assert encrypted_field(b"garbage<Encrypt><![CDATA[QUJD]]></Encrypt>") is None
+    with pytest.raises(MalformedMessage):
+        encrypted_field(b'<!DOCTYPE x [<!ENTITY a "b">]><xml><Encrypt><![CDATA[&a;]]></Encrypt></xml>')

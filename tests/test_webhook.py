@@ -413,3 +413,33 @@ async def test_with_redis_the_late_reply_still_arrives(
         await eventually(lambda: len(owner.inbox()) == 1)
     finally:
         del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+
+
+async def test_a_retry_reaching_another_worker_gets_the_first_reply(
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+) -> None:
+    settings = make_settings(database, sandbox_url, reply_budget=0.2)
+    first_worker = await webhook_for(aiohttp_client, sandbox, settings)
+    second_worker = await webhook_for(aiohttp_client, sandbox, settings)
+    counting = _returns("查询结果", delay=0.05)
+    slow = _returns("慢慢来", delay=0.6)
+    router.COMMANDS["count_test"], router.ALIASES["查"] = counting, "count_test"
+    router.COMMANDS["slow_test"], router.ALIASES["慢"] = slow, "slow_test"
+    try:
+        # WeChat retries after 5 s, so a retry carries a CreateTime at least that old.
+        xml = first_worker.peer.text("o_cust1", "查", msg_id=99101, create_time=int(time.time()) - 6)
+        first = await first_worker.send(xml)
+        retry = await second_worker.send(xml)
+        assert first.text == retry.text == "查询结果（第1次）"
+        assert len(counting.calls) == 1  # type: ignore[attr-defined]
+        # A first attempt still running past the budget: the other worker's retry gets "success".
+        sandbox.follow("o_cust1")
+        late = first_worker.peer.text("o_cust1", "慢", msg_id=99102, create_time=int(time.time()) - 6)
+        assert (await first_worker.send(late)).body == b"success"
+        await asyncio.sleep(0.1)
+        assert (await second_worker.send(late)).body == b"success"
+        await eventually(lambda: len(sandbox.inbox("o_cust1")) == 1)
+        assert len(slow.calls) == 1  # type: ignore[attr-defined]
+    finally:
+        for word, command in (("查", "count_test"), ("慢", "slow_test")):
+            del router.COMMANDS[command], router.ALIASES[word]

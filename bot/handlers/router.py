@@ -197,6 +197,20 @@ async def _route(turn: Turn) -> HandlerResult:
     return result
 
 
+# Informational commands answer the same whatever the user is doing: they read no session and leave an open
+# dialog untouched ("联系门店" in the middle of booking gives the phone number, then booking goes on).
+ANSWERED_ANYWHERE = frozenset({"contact", "my_appointments"})
+
+
+def _answered_anywhere(turn: Turn) -> Handler | None:
+    msg = turn.msg
+    if msg.is_event:
+        command = CLICK_KEYS.get(msg.event_key) if msg.event == "click" else None
+    else:
+        command = ALIASES.get(_normalise(msg.content))
+    return COMMANDS[command] if command in ANSWERED_ANYWHERE else None
+
+
 class _Conflict(Exception):
     """Another process saved this user's session since we loaded it."""
 
@@ -219,6 +233,9 @@ async def dispatch(turn: Turn) -> HandlerResult:
         if kind is None:
             return HandlerResult("unsupported")
         return HandlerResult("media", replies.render("media_received", kind=kind))
+    anywhere = _answered_anywhere(turn)
+    if anywhere is not None:  # informational: no session needed, and an open dialog stays as it was
+        return await anywhere(turn)
     async with LOCKS.hold(msg.openid):
         for _attempt in range(2):
             session = await sessions.load(msg.openid)

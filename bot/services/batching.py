@@ -9,11 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 
+log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
+
+
+def _swallow(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("a write-behind batch failed: %r", future.exception())
 
 
 class Coalescer(Generic[T, R]):
@@ -28,16 +35,29 @@ class Coalescer(Generic[T, R]):
         self._task: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
+        future: asyncio.Future[R] = self._enqueue(item)
+        return await future
+
+    def submit(self, item: T) -> None:
+        """Queue `item` without waiting for it (write-behind); a failed batch is logged by `flush` callers."""
+        self._enqueue(item).add_done_callback(_swallow)
+
+    async def flush(self) -> None:
+        """Wait until everything queued so far has been written (shutdown, tests)."""
+        while self._task is not None and not self._task.done():
+            await asyncio.shield(self._task)
+
+    def _enqueue(self, item: T) -> asyncio.Future[R]:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests): forget the old one's state
-            self._loop, self._pending, self._draining = loop, [], False
+            self._loop, self._pending, self._draining, self._task = loop, [], False, None
         future: asyncio.Future[R] = loop.create_future()
         self._pending.append((item, future))
         if not self._draining:
             self._draining = True
             # A clean context: the batch must not run inside whatever transaction the first caller is in.
             self._task = loop.create_task(self._drain(), context=contextvars.Context())
-        return await future
+        return future
 
     async def _drain(self) -> None:
         try:

@@ -1,98 +1,118 @@
-"""Durable de-duplication of WeChat's retries: the first attempt claims the message, retries get its reply.
+"""De-duplication of WeChat's retries: a retry gets the first attempt's reply and is never processed again.
 
-Every message costs a claim and a finish, so both are group-committed (see `bot.services.batching`): one
-multi-row INSERT … ON CONFLICT DO NOTHING RETURNING for the claims in flight, one executemany for finishes.
+WeChat retries a message only after waiting 5 s for an answer (up to 3 times), so a retry is always at
+least 5 s older than its CreateTime. That makes two layers enough:
+- `RecentMessages`: this process's memory of the messages it is handling or handled lately. Every retry
+  that reaches the same worker (all of them, with one worker) is answered from here, with no query.
+- The `processed_message` table, for retries that reach another worker: looked up only for messages old
+  enough to be retries (`RETRY_MIN_AGE_S`), and written once per message, group-committed (see
+  `bot.services.batching`). A handler that outlives the reply budget is recorded as running at that
+  moment, before WeChat's retry can arrive elsewhere.
+A crash between a turn's commit and its record can let a retry run again; a dialog turn replays harmlessly
+then, because the session step was saved in the same transaction as the turn's business writes.
 """
 
 from __future__ import annotations
 
+import time
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from tortoise.connection import connections
-from tortoise.transactions import in_transaction
 
 from bot.models import ProcessedMessage
 from bot.services.batching import Coalescer
 
+# WeChat retries after 5 s; a message younger than this (by its CreateTime) cannot be a retry. The margin
+# covers clock skew between WeChat and this server.
+RETRY_MIN_AGE_S = 2
+
 
 @dataclass(frozen=True, slots=True)
-class Claim:
-    first: bool  # True: this attempt processes the message
-    done: bool = False  # a retry: the first attempt has finished
-    reply: str | None = None  # a retry: the first attempt's reply XML (None: it answered "success")
+class Seen:
+    done: bool  # False: the first attempt is still running (retries get "success")
+    reply: str | None = None  # the first attempt's reply XML; None: it answered "success"
 
 
-def _placeholders(dialect: str, rows: int, columns: int) -> str:
-    if dialect == "postgres":
-        groups = (", ".join(f"${r * columns + c + 1}" for c in range(columns)) for r in range(rows))
-    else:
-        groups = (", ".join("?" for _ in range(columns)) for _ in range(rows))
-    return ", ".join(f"({g})" for g in groups)
+class RecentMessages:
+    """Bounded, time-limited memory of this process's messages: key -> Seen."""
+
+    # WeChat's last retry comes ~15 s after the first attempt; a minute covers it with room to spare.
+    def __init__(self, ttl_s: float = 60.0, max_entries: int = 10_000) -> None:
+        self.ttl_s = ttl_s
+        self.max_entries = max_entries
+        self._items: OrderedDict[str, tuple[float, Seen]] = OrderedDict()
+
+    def get(self, key: str) -> Seen | None:
+        item = self._items.get(key)
+        if item is None or time.monotonic() - item[0] > self.ttl_s:
+            return None
+        return item[1]
+
+    def put(self, key: str, seen: Seen) -> None:
+        # Only a cache of the durable record: evict by size; get() ignores entries past their TTL.
+        self._items[key] = (time.monotonic(), seen)
+        self._items.move_to_end(key)
+        if len(self._items) > self.max_entries:
+            self._items.popitem(last=False)
+
+    def forget(self, key: str) -> None:
+        self._items.pop(key, None)
+
+    def __len__(self) -> int:
+        return len(self._items)
 
 
-async def _claim_batch(items: Sequence[tuple[str, datetime]]) -> list[Claim]:
+def may_be_retry(create_time: int, now: float | None = None) -> bool:
+    """Whether a message is old enough that another worker may have handled its first attempt."""
+    return (time.time() if now is None else now) - create_time >= RETRY_MIN_AGE_S
+
+
+async def _lookup_batch(keys: Sequence[str]) -> list[Seen | None]:
+    rows = await ProcessedMessage.filter(key__in=set(keys)).values("key", "done", "reply")
+    found = {row["key"]: Seen(bool(row["done"]), row["reply"]) for row in rows}
+    return [found.get(key) for key in keys]
+
+
+async def _record_batch(items: Sequence[tuple[str, datetime, bool, str | None]]) -> list[None]:
+    # One multi-row upsert per batch: one statement, one commit, one round trip for every message in flight.
     conn = connections.get("default")
-    dialect = conn.capabilities.dialect
-    keys = list(dict.fromkeys(key for key, _ in items))
-    received = {key: when for key, when in reversed(items)}
+    latest = {key: (received, done, reply) for key, received, done, reply in items}
     params: list[object] = []
-    for key in keys:
-        params += [key, received[key], False]
-    sql = (
-        'INSERT INTO "processed_message" ("key", "received_at", "done") VALUES '
-        f"{_placeholders(dialect, len(keys), 3)} "
-        'ON CONFLICT ("key") DO NOTHING RETURNING "key"'
-    )
-    rows = await conn.execute_query_dict(sql, params)
-    inserted = {row["key"] for row in rows}
-    existing: dict[str, tuple[bool, str | None]] = {}
-    retried = [key for key in keys if key not in inserted]
-    if retried:
-        for row in await ProcessedMessage.filter(key__in=retried).values("key", "done", "reply"):
-            existing[row["key"]] = (bool(row["done"]), row["reply"])
-    claims: list[Claim] = []
-    for key, _ in items:
-        if key in inserted:
-            inserted.discard(key)  # a duplicate within the batch is a retry of this one
-            claims.append(Claim(first=True))
-        elif key in existing:
-            done, reply = existing[key]
-            claims.append(Claim(first=False, done=done, reply=reply))
-        else:  # released (deleted) by a failed first attempt between our insert and read: still running
-            claims.append(Claim(first=False))
-    return claims
-
-
-async def _finish_batch(items: Sequence[tuple[str, str | None]]) -> list[None]:
-    conn = connections.get("default")
+    for key, (received, done, reply) in latest.items():
+        params += [key, received, done, reply]
     if conn.capabilities.dialect == "postgres":
-        sql = 'UPDATE "processed_message" SET "done" = $1, "reply" = $2 WHERE "key" = $3'
+        rows = ", ".join(f"(${4 * i + 1}, ${4 * i + 2}, ${4 * i + 3}, ${4 * i + 4})" for i in range(len(latest)))
     else:
-        sql = 'UPDATE "processed_message" SET "done" = ?, "reply" = ? WHERE "key" = ?'
-    async with in_transaction() as tx:
-        await tx.execute_many(sql, [[True, reply, key] for key, reply in items])
+        rows = ", ".join("(?, ?, ?, ?)" for _ in latest)
+    sql = (
+        f'INSERT INTO "processed_message" ("key", "received_at", "done", "reply") VALUES {rows} '
+        'ON CONFLICT ("key") DO UPDATE SET "done" = excluded."done", "reply" = excluded."reply"'
+    )
+    await conn.execute_query(sql, params)
     return [None] * len(items)
 
 
-_claims: Coalescer[tuple[str, datetime], Claim] = Coalescer(_claim_batch)
-_finishes: Coalescer[tuple[str, str | None], None] = Coalescer(_finish_batch)
+_lookups: Coalescer[str, Seen | None] = Coalescer(_lookup_batch)
+_records: Coalescer[tuple[str, datetime, bool, str | None], None] = Coalescer(_record_batch)
 
 
-async def claim(key: str, now: datetime) -> Claim:
-    """Claim `key` for processing; a retry (same MsgId or event key) gets what the first attempt left."""
-    return await _claims((key, now))
+async def lookup(key: str) -> Seen | None:
+    """What the durable record says about `key` (handled by any worker), or None if nobody has."""
+    return await _lookups(key)
 
 
-async def finish(key: str, reply: str | None) -> None:
-    """Record the reply WeChat's retries of `key` should get (None: they get "success")."""
-    await _finishes((key, reply))
+def record(key: str, received_at: datetime, *, done: bool, reply: str | None = None) -> None:
+    """Record durably, write-behind, that `key` is running (done=False) or finished with `reply` (None:
+    "success"). The batch lands within milliseconds, long before WeChat's first retry (5 s)."""
+    _records.submit((key, received_at, done, reply))
 
 
-async def release(key: str) -> None:
-    """Forget a claim whose processing failed, so WeChat's retry runs it again."""
-    await ProcessedMessage.filter(key=key).delete()
+async def flush() -> None:
+    """Wait for every queued record to be written (graceful shutdown, tests)."""
+    await _records.flush()
 
 
 async def prune(now: datetime, retention: timedelta) -> int:

@@ -44,6 +44,29 @@ def parse_xml(body: bytes) -> dict[str, str]:
     return fields
 
 
+_ENCRYPT_OPEN = b"<Encrypt><![CDATA["
+_ENCRYPT_CLOSE = b"]]></Encrypt>"
+
+
+def encrypted_field(body: bytes) -> str | None:
+    """The <Encrypt> value of a well-shaped safe-mode envelope, without parsing it; None if not so shaped.
+
+    Raises MalformedMessage for a DTD or entities, like `parse_xml`."""
+    reject_dtd(body)
+    stripped = body.strip()
+    if not (stripped.startswith(b"<xml>") and stripped.endswith(b"</xml>")):
+        return None
+    start = stripped.find(_ENCRYPT_OPEN)
+    end = stripped.find(_ENCRYPT_CLOSE, start)
+    if start < 0 or end < 0 or stripped.find(_ENCRYPT_OPEN, start + 1) >= 0:
+        return None
+    value = stripped[start + len(_ENCRYPT_OPEN) : end]
+    try:
+        return value.decode("ascii")
+    except UnicodeDecodeError:
+        return None
+
+
 def _flatten(el: ElementTree.Element) -> str:
     # Nested payloads (e.g. SendLocationInfo) are rare; keep their text so nothing is silently dropped.
     return " ".join(t.strip() for t in el.itertext() if t.strip())

@@ -1,8 +1,9 @@
 """The /wechat webhook: verify, decrypt, parse, drop WeChat's retries, answer within the reply budget.
 
 Sharp edges, all handled here so nothing below has to think about them:
-- WeChat waits 5 s for an answer, then retries the same message up to 3 times. The first attempt claims the
-  message durably (MsgId, or FromUserName+CreateTime+Event); retries get its reply, or "success" while it runs.
+- WeChat waits 5 s for an answer, then retries the same message up to 3 times. Messages are known by MsgId,
+  or FromUserName+CreateTime+Event; a retry gets the first attempt's reply, or "success" while it runs, and is
+  never processed again (`bot.services.dedupe` explains the memory + durable record behind this).
 - A handler slower than `reply_budget` (~4 s) does not lose its reply: the webhook answers "success" and the
   reply goes out as a customer-service message through the outbox once the handler finishes.
 - Replies are encrypted whenever the request was (safe and compat mode); plaintext is refused in safe mode.
@@ -29,6 +30,7 @@ from bot.wechat import crypto
 from bot.wechat.messages import (
     InboundMessage,
     MalformedMessage,
+    encrypted_field,
     paginate,
     parse_xml,
     render_text_reply,
@@ -45,6 +47,10 @@ def hash_openid(openid: str) -> str:
     return hashlib.sha256(openid.encode()).hexdigest()[:12]
 
 
+RUNNING = dedupe.Seen(done=False)
+ANSWERED_SUCCESS = dedupe.Seen(done=True)
+
+
 class _Late:
     """The reply budget ran out before the handler finished."""
 
@@ -57,6 +63,7 @@ class _Run:
     """One message's processing, shared between the request that waits for it and the task that runs it."""
 
     waiter: asyncio.Future[bytes | _Late | None]
+    received_at: datetime
     late: bool = False  # the webhook gave up waiting and answered "success"
     decided: bool = False  # the task committed to a passive reply (the webhook must wait for it)
     handler: str = "-"
@@ -68,6 +75,7 @@ class Webhook:
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
     _crypto: crypto.MessageCrypto | None = field(init=False, default=None)
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _recent: dedupe.RecentMessages = field(init=False, default_factory=dedupe.RecentMessages)
     outbox_wakeup: asyncio.Event | None = None
 
     def __post_init__(self) -> None:
@@ -146,40 +154,44 @@ class Webhook:
         self, body: bytes, encrypted: bool, msg_signature: str | None, timestamp: str, nonce: str
     ) -> InboundMessage:
         mode = self.settings.wechat_mode
-        fields = parse_xml(body)
         if encrypted:
             if self._crypto is None:
                 raise MalformedMessage("encrypted message but no WECHAT_AES_KEY configured")
-            payload = fields.get("Encrypt", "")
+            # One XML parse per message: the envelope's <Encrypt> is sliced out, and is authenticated by
+            # msg_signature below; anything that does not look like a plain envelope gets the full parse.
+            payload = encrypted_field(body) or parse_xml(body).get("Encrypt", "")
             if not payload:
                 raise MalformedMessage("encrypt_type=aes but no <Encrypt>")
             if not self._crypto.verify_msg_signature(msg_signature, timestamp, nonce, payload):
                 log.warning("POST /wechat refused: bad msg_signature")
                 raise web.HTTPForbidden(text="invalid msg_signature")
-            fields = parse_xml(self._crypto.decrypt(payload))
-        elif mode == "safe":
+            return to_message(parse_xml(self._crypto.decrypt(payload)))
+        if mode == "safe":
             raise MalformedMessage("plaintext message refused in safe mode")
-        return to_message(fields)
+        return to_message(parse_xml(body))
 
     async def _answer(self, msg: InboundMessage) -> tuple[bytes | None, Outcome, str]:
         """Reply XML (plaintext) or None for "success", with the outcome and handler for the log line."""
         key = msg.dedupe_key
-        try:
-            claim = await dedupe.claim(key, self.now())
-        except Exception:
-            log.exception("dedupe store unavailable")
-            return self._error_reply(msg), "error", "-"
-        if not claim.first:
-            if claim.done:
-                return (claim.reply.encode() if claim.reply else None), "retry", "-"
+        seen = self._recent.get(key)
+        if seen is None and dedupe.may_be_retry(msg.create_time):
+            try:
+                seen = await dedupe.lookup(key)
+            except Exception:
+                log.exception("dedupe store unavailable")
+                return self._error_reply(msg), "error", "-"
+        if seen is not None:
+            if seen.done:
+                return (seen.reply.encode() if seen.reply else None), "retry", "-"
             return None, "retry_running", "-"
+        self._recent.put(key, RUNNING)
         loop = asyncio.get_running_loop()
-        run = _Run(loop.create_future())
+        run = _Run(loop.create_future(), received_at=self.now())
         task = loop.create_task(self._process(msg, run))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         # One timer and one future instead of wait_for(shield(...)): this runs for every message.
-        timer = loop.call_later(self.settings.reply_budget, self._budget_over, run)
+        timer = loop.call_later(self.settings.reply_budget, self._budget_over, msg, run)
         try:
             reply = await run.waiter
         except Exception:
@@ -191,31 +203,33 @@ class Webhook:
         assert not isinstance(reply, _Late)
         return reply, ("replied" if reply else "silent"), run.handler
 
-    @staticmethod
-    def _budget_over(run: _Run) -> None:
-        if not run.decided and not run.waiter.done():
-            run.late = True
-            run.waiter.set_result(_LATE)
+    def _budget_over(self, msg: InboundMessage, run: _Run) -> None:
+        if run.decided or run.waiter.done():
+            return
+        run.late = True
+        run.waiter.set_result(_LATE)
+        # WeChat retries in about a second: make sure a retry reaching another worker sees it running.
+        dedupe.record(msg.dedupe_key, run.received_at, done=False)
 
     async def _process(self, msg: InboundMessage, run: _Run) -> None:
         key = msg.dedupe_key
-        now = self.now()
+        now = run.received_at
         try:
             result: HandlerResult = await dispatch(Turn(msg=msg, now=now, settings=self.settings))
             run.handler = result.handler
             if run.late:
                 await self._deliver_late(msg, result)
-                await dedupe.finish(key, None)
+                self._recent.put(key, ANSWERED_SUCCESS)
+                dedupe.record(key, now, done=True)
                 return
             run.decided = True
             reply = await self._render(msg, result, now)
-            await dedupe.finish(key, reply.decode() if reply else None)
+            text = reply.decode() if reply else None
+            self._recent.put(key, dedupe.Seen(done=True, reply=text))
+            dedupe.record(key, now, done=True, reply=text)
         except Exception as exc:
             log.exception("handler failed (user=%s handler=%s)", hash_openid(msg.openid), run.handler)
-            try:
-                await dedupe.release(key)
-            except Exception:
-                log.exception("could not release the claim on a failed message")
+            self._recent.forget(key)  # let WeChat's retry run it again
             if not run.waiter.done():
                 run.waiter.set_exception(exc)
             return
@@ -251,6 +265,7 @@ class Webhook:
         """Graceful shutdown: let in-flight messages (late ones too) finish and record their replies."""
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
+        await asyncio.wait_for(dedupe.flush(), timeout)
 
     async def prune(self) -> int:
         return await dedupe.prune(self.now(), timedelta(seconds=self.settings.dedupe_retention_s))
