@@ -73,7 +73,12 @@ def main(argv: list[str] | None = None) -> int:
     mk = sub.add_parser("makemigrations", help="generate an aerich migration for SQLite and PostgreSQL")
     mk.add_argument("name")
     mk.add_argument("--dialect", choices=("sqlite", "postgres"), default=None, help="one dialect only")
-    args = parser.parse_args(argv)
+    sub.add_parser(
+        "schedule", add_help=False, help="show or edit hours, closed days, capacity and services (schedule -h)"
+    )
+    args, rest = parser.parse_known_args(argv)
+    if args.command != "schedule" and rest:
+        parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         settings = Settings.from_env()
     except SettingsError as exc:
@@ -95,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(make_migration(args.name, args.dialect))
         else:
             make_migrations(args.name)
+    elif args.command == "schedule":
+        from bot.services.schedule_cli import main as schedule_main
+
+        return schedule_main(rest, settings)
     return 0
 
 

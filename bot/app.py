@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import aiohttp
 from aiohttp import web
 
-from bot import db
+from bot import db, nlu
 from bot.services import notify, schedule
 from bot.settings import Settings
 from bot.wechat.api import WeChatClient
@@ -77,6 +77,8 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await schedule.ensure_defaults(settings.timezone)
     except Exception:  # the database may be down or not migrated yet; /healthz says which
         log.exception("could not prepare the booking calendar")
+    # dateparser loads its language data lazily: do it now, not on a customer's first message.
+    nlu.warm_up()
     yield
     await db.disconnect()
 

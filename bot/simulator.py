@@ -139,4 +139,5 @@ async def run_chat(settings: Settings, openid: str, url: str | None) -> int:
             await asyncio.sleep(0.3)  # let the outbox deliver anything this message caused
             for push in await chat.pushed():
                 print(push)
+            print()
     return 0

@@ -92,6 +92,12 @@ async def test_voice_message_books(wechat: WeChatTester) -> None:
     owner = wechat.user("o_voice")
     reply = await owner.speaks("明天下午两点粤A54321做保养。")
     assert reply is not None and "怎么称呼" in reply
+    await owner.speaks("我叫钱七")
+    confirm = await owner.speaks("13800138000。")  # WeChat's recognition writes numbers as digits
+    assert confirm is not None and "请确认" in confirm and "钱七" in confirm
+    assert "预约成功" in (await owner.speaks("确认。") or "")
+    [appt] = await booked("o_voice")
+    assert appt.start_at == at(29, 14)
 
 
 async def test_subscribe_with_a_campaign_scene_starts_booking_and_records_the_campaign(
@@ -313,3 +319,25 @@ async def test_a_customer_cannot_cancel_another_customers_appointment(wechat: We
     assert reply is not None and "没有找到" in reply
     assert "没有找到" in (await mallory.says(f"改约 {appt.reference}") or "")
     assert len(await booked("o_alice")) == 1
+
+
+async def test_two_workers_handling_one_user_at_once_lose_nothing(
+    aiohttp_client: Any, sandbox: Any, settings: Any, clock: Clock
+) -> None:
+    from bot.app import create_app
+    from bot.wechat.peer import WeChatPeer
+
+    workers = [
+        WeChatTester(
+            await aiohttp_client(create_app(settings, clock=clock)), WeChatPeer.for_settings(settings), sandbox
+        )
+        for _ in range(2)
+    ]
+    users = [w.user("o_two") for w in workers]
+    await users[0].says("预约")
+    # Plate and service arrive at two workers at the same instant: each loads the same session version;
+    # one saves, the other's compare-and-set fails, so it reloads and applies its message on top.
+    await asyncio.gather(users[0].says("粤A12345"), users[1].says("保养"))
+    session = await DialogSession.get(openid="o_two")
+    assert session.data["plate"] == "粤A12345" and session.data["service"] == "maintenance"
+    assert session.step == "when"
