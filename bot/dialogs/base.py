@@ -12,6 +12,7 @@ with the business writes in one transaction.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -78,7 +79,7 @@ class Step:
     needed: Callable[[DialogTurn], bool] = always
 
 
-class Dialog:
+class Dialog(ABC):
     """Base class: subclasses declare `name`, `steps`, `edits` and implement `summary` and `finish`."""
 
     name: ClassVar[str]
@@ -101,12 +102,13 @@ class Dialog:
     def ask_params(self, turn: DialogTurn, step: Step) -> dict[str, Any]:
         return {}
 
+    @abstractmethod
     def summary(self, turn: DialogTurn) -> str:
-        raise NotImplementedError
+        """Everything collected, for the user to confirm."""
 
+    @abstractmethod
     async def finish(self, turn: DialogTurn) -> None:
         """The user confirmed: do the work (through services) and say the outcome; end or re-ask a step."""
-        raise NotImplementedError
 
     # --- the engine ----------------------------------------------------------------------------------
     async def begin(self, turn: DialogTurn, preset: dict[str, Any] | None = None) -> None:
