@@ -91,7 +91,7 @@ class Dialog(ABC):
     kept_on_restart: ClassVar[frozenset[str]] = frozenset()
 
     # --- hooks for subclasses ------------------------------------------------------------------------
-    async def prepare(self, turn: DialogTurn) -> None:
+    async def prepare(self, turn: DialogTurn) -> None:  # noqa: B027 - an optional hook, empty by default
         """Called once when the dialog starts (load what is already known, e.g. a returning customer)."""
 
     async def accept(self, turn: DialogTurn, slot: str, value: Any) -> bool:
