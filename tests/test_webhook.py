@@ -173,24 +173,22 @@ def _now() -> Any:
 # --- WeChat's retries -----------------------------------------------------------------------------------
 
 
-async def test_a_retried_msgid_gets_the_same_reply_and_runs_once(wechat: WeChatTester) -> None:
+async def test_a_retried_msgid_gets_the_same_reply_and_runs_once(
+    wechat: WeChatTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
     owner = wechat.user("o_cust1")
     long_text = "\n".join(f"第{i}条：粤A{i:05d} 保养记录" for i in range(300))
-    router.COMMANDS["long_test"] = _returns(long_text)
-    router.ALIASES["长列表"] = "long_test"
-    try:
-        first = await owner.says("长列表")
-        assert first is not None and "下一页" in first
-        xml = wechat.peer.text("o_cust1", "下一页", msg_id=88001)
-        page2 = await wechat.send(xml)
-        retry = await wechat.send(xml)
-        assert page2.text == retry.text
-        assert page2.text is not None and "第2/" in page2.text
-        # The retry did not pop another page: the next real "下一页" is page 3.
-        assert "第3/" in (await owner.says("下一页") or "")
-        assert await ProcessedMessage.filter(key="m:88001").count() == 1
-    finally:
-        del router.COMMANDS["long_test"], router.ALIASES["长列表"]
+    teach(monkeypatch, "长列表", _returns(long_text))
+    first = await owner.says("长列表")
+    assert first is not None and "下一页" in first
+    xml = wechat.peer.text("o_cust1", "下一页", msg_id=88001)
+    page2 = await wechat.send(xml)
+    retry = await wechat.send(xml)
+    assert page2.text == retry.text
+    assert page2.text is not None and "第2/" in page2.text
+    # The retry did not pop another page: the next real "下一页" is page 3.
+    assert "第3/" in (await owner.says("下一页") or "")
+    assert await ProcessedMessage.filter(key="m:88001").count() == 1
 
 
 async def test_same_event_twice_is_processed_once(wechat: WeChatTester) -> None:
@@ -198,6 +196,13 @@ async def test_same_event_twice_is_processed_once(wechat: WeChatTester) -> None:
     first, retry = await wechat.send(xml), await wechat.send(xml)
     assert first.text == retry.text and first.text is not None
     assert await ProcessedMessage.all().count() == 1
+
+
+def teach(monkeypatch: pytest.MonkeyPatch, word: str, handler: router.Handler) -> None:
+    """Give the router a test command for `word` for the length of one test."""
+    name = f"test:{word}"
+    monkeypatch.setitem(router.COMMANDS, name, handler)
+    monkeypatch.setitem(router.ALIASES, word, name)
 
 
 def _returns(text: str, delay: float = 0.0) -> router.Handler:
@@ -213,50 +218,42 @@ def _returns(text: str, delay: float = 0.0) -> router.Handler:
 
 
 async def test_concurrent_retries_run_the_handler_once(
-    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wechat = await webhook_for(aiohttp_client, sandbox, make_settings(database, sandbox_url, reply_budget=2.0))
     slow = _returns("慢回复", delay=0.3)
-    router.COMMANDS["slow_test"] = slow
-    router.ALIASES["慢"] = "slow_test"
-    try:
-        xml = wechat.peer.text("o_cust1", "慢", msg_id=99001)
-        answers = await asyncio.gather(*(wechat.send(xml) for _ in range(4)))
-        texts = [a.text for a in answers]
-        assert texts.count("慢回复（第1次）") == 1
-        assert texts.count(None) == 3  # the retries that arrived while it ran got "success"
-        assert len(slow.calls) == 1  # type: ignore[attr-defined]
-        # A retry after it finished gets the very same reply.
-        assert (await wechat.send(xml)).text == "慢回复（第1次）"
-    finally:
-        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+    teach(monkeypatch, "慢", slow)
+    xml = wechat.peer.text("o_cust1", "慢", msg_id=99001)
+    answers = await asyncio.gather(*(wechat.send(xml) for _ in range(4)))
+    texts = [a.text for a in answers]
+    assert texts.count("慢回复（第1次）") == 1
+    assert texts.count(None) == 3  # the retries that arrived while it ran got "success"
+    assert len(slow.calls) == 1  # type: ignore[attr-defined]
+    # A retry after it finished gets the very same reply.
+    assert (await wechat.send(xml)).text == "慢回复（第1次）"
 
 
 async def test_a_handler_past_the_budget_replies_through_the_outbox(
-    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     wechat = await webhook_for(aiohttp_client, sandbox, make_settings(database, sandbox_url, reply_budget=0.2))
     slow = _returns("查询结果：您的车辆已保养完毕", delay=0.6)
-    router.COMMANDS["slow_test"] = slow
-    router.ALIASES["慢"] = "slow_test"
-    try:
-        owner = wechat.user("o_late")
-        xml = wechat.peer.text("o_late", "慢", msg_id=99002)
-        sandbox.touch("o_late")
-        started = time.perf_counter()
-        first = await wechat.send(xml)
-        assert first.body == b"success" and time.perf_counter() - started < 0.5
-        await eventually(lambda: len(owner.inbox()) == 1)
-        delivered = owner.inbox()[0]
-        assert "已保养完毕" in str(delivered.payload)
-        # WeChat's retry after the budget gets "success" and nothing is sent or run twice.
-        assert (await wechat.send(xml)).body == b"success"
-        await asyncio.sleep(0.2)
-        assert len(owner.inbox()) == 1
-        assert len(slow.calls) == 1  # type: ignore[attr-defined]
-        assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 1
-    finally:
-        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+    teach(monkeypatch, "慢", slow)
+    owner = wechat.user("o_late")
+    xml = wechat.peer.text("o_late", "慢", msg_id=99002)
+    sandbox.touch("o_late")
+    started = time.perf_counter()
+    first = await wechat.send(xml)
+    assert first.body == b"success" and time.perf_counter() - started < 0.5
+    await eventually(lambda: len(owner.inbox()) == 1)
+    delivered = owner.inbox()[0]
+    assert "已保养完毕" in str(delivered.payload)
+    # WeChat's retry after the budget gets "success" and nothing is sent or run twice.
+    assert (await wechat.send(xml)).body == b"success"
+    await asyncio.sleep(0.2)
+    assert len(owner.inbox()) == 1
+    assert len(slow.calls) == 1  # type: ignore[attr-defined]
+    assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 1
 
 
 # --- bad input -------------------------------------------------------------------------------------------
@@ -369,20 +366,16 @@ async def test_healthz_503_when_the_database_is_unreachable(aiohttp_client: Any,
 
 
 async def test_shutdown_lets_an_in_flight_message_finish(
-    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(database, sandbox_url, reply_budget=3.0)
     wechat = await webhook_for(aiohttp_client, sandbox, settings)
-    router.COMMANDS["slow_test"] = _returns("处理完毕", delay=0.5)
-    router.ALIASES["慢"] = "slow_test"
-    try:
-        xml = wechat.peer.text("o_cust1", "慢", msg_id=99003)
-        in_flight = asyncio.create_task(wechat.send(xml))
-        await asyncio.sleep(0.1)
-        await wechat.client.close()  # stops the server while the handler is still running
-        await asyncio.gather(in_flight, return_exceptions=True)
-    finally:
-        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+    teach(monkeypatch, "慢", _returns("处理完毕", delay=0.5))
+    xml = wechat.peer.text("o_cust1", "慢", msg_id=99003)
+    in_flight = asyncio.create_task(wechat.send(xml))
+    await asyncio.sleep(0.1)
+    await wechat.client.close()  # stops the server while the handler is still running
+    await asyncio.gather(in_flight, return_exceptions=True)
     await db.connect(settings)
     record = await ProcessedMessage.get(key="m:99003")
     assert record.done and record.reply is not None and "处理完毕" in record.reply
@@ -401,45 +394,37 @@ async def test_one_log_line_per_message_with_a_hashed_openid(
 
 
 async def test_with_redis_the_late_reply_still_arrives(
-    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(database, sandbox_url, reply_budget=0.1, redis_url="redis://127.0.0.1:6379/0")
     wechat = await webhook_for(aiohttp_client, sandbox, settings)
-    router.COMMANDS["slow_test"] = _returns("稍后送达", delay=0.3)
-    router.ALIASES["慢"] = "slow_test"
-    try:
-        owner = wechat.user("o_redis")
-        assert await owner.says("慢") is None
-        await eventually(lambda: len(owner.inbox()) == 1)
-    finally:
-        del router.COMMANDS["slow_test"], router.ALIASES["慢"]
+    teach(monkeypatch, "慢", _returns("稍后送达", delay=0.3))
+    owner = wechat.user("o_redis")
+    assert await owner.says("慢") is None
+    await eventually(lambda: len(owner.inbox()) == 1)
 
 
 async def test_a_retry_reaching_another_worker_gets_the_first_reply(
-    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str
+    aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     settings = make_settings(database, sandbox_url, reply_budget=0.2)
     first_worker = await webhook_for(aiohttp_client, sandbox, settings)
     second_worker = await webhook_for(aiohttp_client, sandbox, settings)
     counting = _returns("查询结果", delay=0.05)
     slow = _returns("慢慢来", delay=0.6)
-    router.COMMANDS["count_test"], router.ALIASES["查"] = counting, "count_test"
-    router.COMMANDS["slow_test"], router.ALIASES["慢"] = slow, "slow_test"
-    try:
-        # WeChat retries after 5 s, so a retry carries a CreateTime at least that old.
-        xml = first_worker.peer.text("o_cust1", "查", msg_id=99101, create_time=int(time.time()) - 6)
-        first = await first_worker.send(xml)
-        retry = await second_worker.send(xml)
-        assert first.text == retry.text == "查询结果（第1次）"
-        assert len(counting.calls) == 1  # type: ignore[attr-defined]
-        # A first attempt still running past the budget: the other worker's retry gets "success".
-        sandbox.follow("o_cust1")
-        late = first_worker.peer.text("o_cust1", "慢", msg_id=99102, create_time=int(time.time()) - 6)
-        assert (await first_worker.send(late)).body == b"success"
-        await asyncio.sleep(0.1)
-        assert (await second_worker.send(late)).body == b"success"
-        await eventually(lambda: len(sandbox.inbox("o_cust1")) == 1)
-        assert len(slow.calls) == 1  # type: ignore[attr-defined]
-    finally:
-        for word, command in (("查", "count_test"), ("慢", "slow_test")):
-            del router.COMMANDS[command], router.ALIASES[word]
+    teach(monkeypatch, "查", counting)
+    teach(monkeypatch, "慢", slow)
+    # WeChat retries after 5 s, so a retry carries a CreateTime at least that old.
+    xml = first_worker.peer.text("o_cust1", "查", msg_id=99101, create_time=int(time.time()) - 6)
+    first = await first_worker.send(xml)
+    retry = await second_worker.send(xml)
+    assert first.text == retry.text == "查询结果（第1次）"
+    assert len(counting.calls) == 1  # type: ignore[attr-defined]
+    # A first attempt still running past the budget: the other worker's retry gets "success".
+    sandbox.follow("o_cust1")
+    late = first_worker.peer.text("o_cust1", "慢", msg_id=99102, create_time=int(time.time()) - 6)
+    assert (await first_worker.send(late)).body == b"success"
+    await asyncio.sleep(0.1)
+    assert (await second_worker.send(late)).body == b"success"
+    await eventually(lambda: len(sandbox.inbox("o_cust1")) == 1)
+    assert len(slow.calls) == 1  # type: ignore[attr-defined]
