@@ -236,15 +236,15 @@ async def test_concurrent_retries_run_the_handler_once(
 async def test_a_handler_past_the_budget_replies_through_the_outbox(
     aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    wechat = await webhook_for(aiohttp_client, sandbox, make_settings(database, sandbox_url, reply_budget=0.2))
-    slow = _returns("查询结果：您的车辆已保养完毕", delay=0.6)
+    wechat = await webhook_for(aiohttp_client, sandbox, make_settings(database, sandbox_url, reply_budget=0.3))
+    slow = _returns("查询结果：您的车辆已保养完毕", delay=1.0)
     teach(monkeypatch, "慢", slow)
     owner = wechat.user("o_late")
     xml = wechat.peer.text("o_late", "慢", msg_id=99002)
     sandbox.touch("o_late")
     started = time.perf_counter()
     first = await wechat.send(xml)
-    assert first.body == b"success" and time.perf_counter() - started < 0.5
+    assert first.body == b"success" and time.perf_counter() - started < 0.9
     await eventually(lambda: len(owner.inbox()) == 1)
     delivered = owner.inbox()[0]
     assert "已保养完毕" in str(delivered.payload)
@@ -407,11 +407,11 @@ async def test_with_redis_the_late_reply_still_arrives(
 async def test_a_retry_reaching_another_worker_gets_the_first_reply(
     aiohttp_client: Any, sandbox: SandboxState, database: str, sandbox_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    settings = make_settings(database, sandbox_url, reply_budget=0.2)
+    settings = make_settings(database, sandbox_url, reply_budget=0.5)
     first_worker = await webhook_for(aiohttp_client, sandbox, settings)
     second_worker = await webhook_for(aiohttp_client, sandbox, settings)
-    counting = _returns("查询结果", delay=0.05)
-    slow = _returns("慢慢来", delay=0.6)
+    counting = _returns("查询结果", delay=0.001)
+    slow = _returns("慢慢来", delay=1.5)
     teach(monkeypatch, "查", counting)
     teach(monkeypatch, "慢", slow)
     # WeChat retries after 5 s, so a retry carries a CreateTime at least that old.
@@ -424,7 +424,6 @@ async def test_a_retry_reaching_another_worker_gets_the_first_reply(
     sandbox.follow("o_cust1")
     late = first_worker.peer.text("o_cust1", "慢", msg_id=99102, create_time=int(time.time()) - 6)
     assert (await first_worker.send(late)).body == b"success"
-    await asyncio.sleep(0.1)
     assert (await second_worker.send(late)).body == b"success"
     await eventually(lambda: len(sandbox.inbox("o_cust1")) == 1)
     assert len(slow.calls) == 1  # type: ignore[attr-defined]
