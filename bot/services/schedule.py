@@ -18,7 +18,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal, cast
 from zoneinfo import ZoneInfo
 
-from tortoise.exceptions import IntegrityError
+from tortoise.connection import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -374,18 +374,25 @@ async def adjust_load(changes: Mapping[datetime, int], limit: int) -> bool:
 
 
 async def _reserve(at: datetime, delta: int, limit: int) -> bool:
-    room = SlotLoad.filter(slot_start=at, booked__lte=limit - delta)
-    if await room.update(booked=F("booked") + delta):
-        return True
-    if await SlotLoad.exists(slot_start=at):
+    """Add `delta` to the slot's count if it stays within `limit`: one upsert, creating the row when missing.
+
+    On a conflict the conditional DO UPDATE applies (PostgreSQL waits for a concurrent holder's row lock,
+    then re-evaluates the WHERE); no row comes back when the slot has no room.
+    """
+    if delta > limit:
         return False
-    try:
-        # A savepoint, so a concurrent insert of the same row leaves the surrounding transaction usable.
-        async with in_transaction():
-            await SlotLoad.create(slot_start=at, booked=0)
-    except IntegrityError:
-        pass  # another booking created the row first; the UPDATE below sees it
-    return bool(await room.update(booked=F("booked") + delta))
+    conn = connections.get("default")
+    # The value the ORM itself would bind, so the stored text (SQLite) matches the rows it writes.
+    start = SlotLoad._meta.fields_map["slot_start"].to_db_value(at, SlotLoad)
+    # Numbered placeholders: $n for asyncpg, ?n for SQLite.
+    p = "$" if conn.capabilities.dialect == "postgres" else "?"
+    sql = (
+        f'INSERT INTO "slot_load" ("slot_start", "booked") VALUES ({p}1, {p}2) '
+        f'ON CONFLICT ("slot_start") DO UPDATE SET "booked" = "slot_load"."booked" + {p}2 '
+        f'WHERE "slot_load"."booked" + {p}2 <= {p}3 RETURNING "booked"'
+    )
+    rows = await conn.execute_query_dict(sql, [start, delta, limit])
+    return bool(rows)
 
 
 async def _loads(slots: Iterable[datetime]) -> dict[datetime, int]:
