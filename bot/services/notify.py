@@ -12,9 +12,8 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
-from bot.models import Appointment, Customer, OutboxMessage, ServiceKind, Staff, StoreSchedule, Vehicle
-from bot.services import outbox
-from bot.services.schedule import SCHEDULE_ID
+from bot.models import Appointment, Customer, OutboxMessage, Staff, Vehicle
+from bot.services import outbox, schedule
 
 # WeChat refuses a template value over 20 characters; some keyword types allow fewer.
 VALUE_MAX: Final = 20
@@ -151,11 +150,9 @@ async def _facts(
 ) -> _Facts:
     customer = await Customer.get(id=appointment.customer_id)
     vehicle = await Vehicle.get(id=appointment.vehicle_id)
-    kind = await ServiceKind.get_or_none(code=appointment.service)
-    schedule = await StoreSchedule.get(id=SCHEDULE_ID)
+    service = await schedule.service_name(appointment.service)
+    tz = (await schedule.load_calendar()).tz
     owner = await Staff.get_or_none(id=customer.owner_id, active=True) if customer.owner_id else None
-    tz = ZoneInfo(schedule.timezone)
-    service = kind.name if kind else appointment.service
     values = {
         "reference": appointment.reference,
         "service": service,

@@ -11,11 +11,12 @@
 
 from __future__ import annotations
 
+import time as _time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Final, Literal, cast
+from typing import Any, Final, Literal, cast
 from zoneinfo import ZoneInfo
 
 from tortoise.connection import connections
@@ -60,6 +61,10 @@ DEFAULT_DURATIONS: Final[Mapping[str, int]] = {
 NOON: Final = time(12, 0)
 EVENING: Final = time(18, 0)
 ALTERNATIVES: Final = 3
+# The calendar and the service menu are read on every booking step but edited rarely: each worker keeps
+# them this long, so an edit made by another worker (the CLI, a manager) applies within this time; this
+# worker's own editors below clear the cache at once.
+CACHE_SECONDS: Final = 30.0
 
 
 class ScheduleNotReady(RuntimeError):
@@ -176,6 +181,30 @@ class SlotCheck:
         return self.reason is None
 
 
+_cache: dict[str, tuple[float, Any]] = {}
+# Bumped by every clear, so a load that started before an edit never stores its stale answer.
+_generation = 0
+
+
+def clear_cache() -> None:
+    """Forget the cached calendar and service menu: the next read goes to the database."""
+    global _generation
+    _generation += 1
+    _cache.clear()
+
+
+def _cached(key: str) -> Any | None:
+    hit = _cache.get(key)
+    if hit is None or hit[0] <= _time.monotonic():
+        return None
+    return hit[1]
+
+
+def _store(key: str, generation: int, value: Any) -> None:
+    if generation == _generation:
+        _cache[key] = (_time.monotonic() + CACHE_SECONDS, value)
+
+
 async def ensure_defaults(timezone: str = DEFAULT_TIMEZONE) -> None:
     """Seed the service menu, the schedule row and opening hours where missing; keep `timezone` current.
 
@@ -183,6 +212,14 @@ async def ensure_defaults(timezone: str = DEFAULT_TIMEZONE) -> None:
     are left alone. Called at app start with `settings.timezone` and by the schedule CLI.
     """
     ZoneInfo(timezone)  # refuse an unknown zone before writing it
+    clear_cache()
+    try:
+        await _ensure_defaults(timezone)
+    finally:
+        clear_cache()
+
+
+async def _ensure_defaults(timezone: str) -> None:
     known = set(cast(list[str], await ServiceKind.all().values_list("code", flat=True)))
     services = [
         ServiceKind(
@@ -211,7 +248,17 @@ async def ensure_defaults(timezone: str = DEFAULT_TIMEZONE) -> None:
 
 
 async def load_calendar() -> Calendar:
-    """The current rules in one snapshot (three small queries)."""
+    """The current rules in one snapshot (three small queries, then cached for `CACHE_SECONDS`)."""
+    cal = _cached("calendar")
+    if cal is not None:
+        return cast(Calendar, cal)
+    generation = _generation
+    cal = await _read_calendar()
+    _store("calendar", generation, cal)
+    return cal
+
+
+async def _read_calendar() -> Calendar:
     row = await StoreSchedule.get_or_none(id=SCHEDULE_ID)
     hours = await OpeningHours.all()
     if row is None or len(hours) != 7:
@@ -237,20 +284,41 @@ def online_capacity(capacity: int, share_percent: int) -> int:
     return max(1, capacity * share_percent // 100)
 
 
+async def _services() -> dict[str, ServiceKind]:
+    """Every service kind (inactive ones too) by code, in menu order; cached like the calendar.
+
+    The instances are shared by every caller until the cache expires: read them, never change them.
+    """
+    services = _cached("services")
+    if services is not None:
+        return cast(dict[str, ServiceKind], services)
+    generation = _generation
+    services = {kind.code: kind for kind in await ServiceKind.all().order_by("sort_order", "code")}
+    _store("services", generation, services)
+    return services
+
+
 async def bookable_services(*, source: Source = BookingSource.SELF) -> list[ServiceKind]:
     """Active services in menu order; customers see only those bookable online."""
-    query = ServiceKind.filter(active=True)
-    if source == BookingSource.SELF:
-        query = query.filter(bookable_online=True)
-    return await query.order_by("sort_order", "code")
+    return [
+        kind
+        for kind in (await _services()).values()
+        if kind.active and (kind.bookable_online or source != BookingSource.SELF)
+    ]
 
 
 async def service_kind(code: str, *, source: Source = BookingSource.SELF) -> ServiceKind | None:
     """The service with this code if `source` may book it now (active; online-bookable for customers)."""
-    kind = await ServiceKind.get_or_none(code=code, active=True)
-    if kind is None or (source == BookingSource.SELF and not kind.bookable_online):
+    kind = (await _services()).get(code)
+    if kind is None or not kind.active or (source == BookingSource.SELF and not kind.bookable_online):
         return None
     return kind
+
+
+async def service_name(code: str) -> str:
+    """The service's display name (inactive services included); the code itself when unknown."""
+    kind = (await _services()).get(code)
+    return kind.name if kind else code
 
 
 async def check(
@@ -497,26 +565,36 @@ async def set_opening_hours(
     closes_minute = _minute(closes) or 24 * 60
     if opens_minute >= closes_minute:
         raise ValueError("the store must open before it closes")
-    async with in_transaction():
-        await OpeningHours.filter(weekday=weekday).update(
-            opens_minute=opens_minute, closes_minute=closes_minute, closed=closed
-        )
-        await recount_load(now)
+    try:
+        async with in_transaction():
+            await OpeningHours.filter(weekday=weekday).update(
+                opens_minute=opens_minute, closes_minute=closes_minute, closed=closed
+            )
+            clear_cache()  # the recount must see the new hours
+            await recount_load(now)
+    finally:
+        clear_cache()
     return await OpeningHours.get(weekday=weekday)
 
 
 async def add_closed_day(day: date, reason: str = "") -> ClosedDay:
     """Close the store on `day` (or change the reason); existing appointments stay and are not moved."""
-    row, created = await ClosedDay.get_or_create(day=day, defaults={"reason": reason[:64]})
-    if not created and row.reason != reason[:64]:
-        row.reason = reason[:64]
-        await row.save(update_fields=["reason"])
+    try:
+        row, created = await ClosedDay.get_or_create(day=day, defaults={"reason": reason[:64]})
+        if not created and row.reason != reason[:64]:
+            row.reason = reason[:64]
+            await row.save(update_fields=["reason"])
+    finally:
+        clear_cache()
     return row
 
 
 async def remove_closed_day(day: date) -> bool:
     """Reopen `day`; False when it was not closed."""
-    return bool(await ClosedDay.filter(day=day).delete())
+    try:
+        return bool(await ClosedDay.filter(day=day).delete())
+    finally:
+        clear_cache()
 
 
 async def closed_days(since: date) -> list[ClosedDay]:
@@ -564,11 +642,15 @@ async def set_rules(
             changes[name] = value
     if online_share is not None and online_share > 100:
         raise ValueError("online_share is a percentage (0-100)")
-    async with in_transaction():
-        if changes:
-            await StoreSchedule.filter(id=SCHEDULE_ID).update(**changes)
-        if slot_minutes is not None:
-            await recount_load(now)
+    try:
+        async with in_transaction():
+            if changes:
+                await StoreSchedule.filter(id=SCHEDULE_ID).update(**changes)
+            clear_cache()  # the recount must see the new slot length
+            if slot_minutes is not None:
+                await recount_load(now)
+    finally:
+        clear_cache()
     return await StoreSchedule.get(id=SCHEDULE_ID)
 
 
@@ -597,7 +679,10 @@ async def set_service(
         kind.bookable_online = bookable_online
     if sort_order is not None:
         kind.sort_order = sort_order
-    await kind.save()
+    try:
+        await kind.save()
+    finally:
+        clear_cache()
     return kind
 
 

@@ -67,3 +67,9 @@ async def book(person: Person, service: str, start: datetime, **kwargs: Any) -> 
 async def load(start: datetime) -> int:
     row = await SlotLoad.get_or_none(slot_start=start.astimezone(ZoneInfo("UTC")))
     return row.booked if row else 0
+
+
+@pytest.fixture(autouse=True)
+def fresh_schedule_cache() -> None:
+    """Every test starts with an empty schedule cache: the database fixture empties the tables under it."""
+    schedule.clear_cache()

@@ -250,3 +250,52 @@ async def test_two_workers_seeding_at_once_make_one_set_of_rows(database: str) -
     await asyncio.gather(*(schedule.ensure_defaults("Asia/Shanghai") for _ in range(3)))
     assert await ServiceKind.all().count() == 10 and await OpeningHours.all().count() == 7
     assert await StoreSchedule.all().count() == 1
+
+
+async def test_rules_are_cached_until_expiry_but_own_edits_apply_at_once(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clock = [1000.0]
+    monkeypatch.setattr(schedule._time, "monotonic", lambda: clock[0])
+    assert (await schedule.load_calendar()).capacity == 4
+    assert (await schedule.service_kind("tyres")) is not None
+    # Another worker's edits, straight to the database: this worker keeps its snapshot for a while...
+    await StoreSchedule.filter(id=1).update(capacity_per_slot=6)
+    await ServiceKind.filter(code="tyres").update(active=False)
+    await ClosedDay.create(day=date(2026, 11, 30), reason="")
+    clock[0] += schedule.CACHE_SECONDS - 1
+    cal = await schedule.load_calendar()
+    assert cal.capacity == 4 and cal.is_open(date(2026, 11, 30))
+    assert (await schedule.service_kind("tyres")) is not None
+    # ...and reads them again once it expires.
+    clock[0] += 2
+    cal = await schedule.load_calendar()
+    assert cal.capacity == 6 and not cal.is_open(date(2026, 11, 30))
+    assert (await schedule.service_kind("tyres")) is None
+    assert "tyres" not in [kind.code for kind in await schedule.bookable_services()]
+    # This worker's own edits clear the cache at once, whatever the clock says.
+    await schedule.set_rules(NOW, capacity_per_slot=8)
+    assert (await schedule.load_calendar()).capacity == 8
+    await schedule.set_service("tyres", active=True, name="换胎")
+    assert (await schedule.service_kind("tyres")) is not None
+    assert await schedule.service_name("tyres") == "换胎"
+    await schedule.remove_closed_day(date(2026, 11, 30))
+    assert (await schedule.load_calendar()).is_open(date(2026, 11, 30))
+    await schedule.add_closed_day(date(2026, 12, 1))
+    assert not (await schedule.load_calendar()).is_open(date(2026, 12, 1))
+    await schedule.set_opening_hours(0, time(9, 0), time(17, 0), now=NOW)
+    assert (await schedule.load_calendar()).hours[0] == (540, 1020, False)
+
+
+async def test_a_load_overtaken_by_an_edit_is_not_cached(store: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    real = schedule._read_calendar
+
+    async def slow_read() -> schedule.Calendar:
+        cal = await real()
+        await schedule.set_rules(NOW, capacity_per_slot=7)  # an edit lands while the old rules are read
+        return cal
+
+    monkeypatch.setattr(schedule, "_read_calendar", slow_read)
+    assert (await schedule.load_calendar()).capacity == 4
+    monkeypatch.setattr(schedule, "_read_calendar", real)
+    assert (await schedule.load_calendar()).capacity == 7
