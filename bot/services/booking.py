@@ -13,12 +13,11 @@ import secrets
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
 from bot.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, BookingSource, Customer, Vehicle
-from bot.services import notify, schedule
+from bot.services import notify, outbox, schedule
 from bot.services.schedule import SlotCheck, Source
 
 REFERENCE_LETTER: Final = "A"
@@ -93,14 +92,14 @@ async def create(
         if not check.ok:
             raise SlotUnavailable(check)
         assert check.end is not None
-        try:
-            async with in_transaction():
-                await _lock_id(customer.id)
-                existing = await _overlapping(customer.id, check.requested, check.end)
-                if existing is not None:
-                    raise Overlap(existing)
-                if not await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
-                    raise _Lost
+        # No savepoint inside the caller's transaction: Overlap is raised before anything is written and a
+        # lost reservation undoes its own slots; on its own, create is one transaction.
+        async with outbox.atomic():
+            await _lock_id(customer.id)
+            existing = await _overlapping(customer.id, check.requested, check.end)
+            if existing is not None:
+                raise Overlap(existing)
+            if await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
                 appointment = await _insert(
                     customer_id=customer.id,
                     vehicle_id=vehicle.id,
@@ -113,9 +112,7 @@ async def create(
                     updated_at=stamp,
                 )
                 await notify.appointment_booked(appointment, now)
-            return appointment
-        except _Lost:
-            continue
+                return appointment
     raise SlotUnavailable(await _full(service_code, start, now, source))
 
 
@@ -277,13 +274,10 @@ async def _insert(**values: Any) -> Appointment:
     for digits in range(4, 10):
         for _ in range(3):
             reference = f"{REFERENCE_LETTER}{10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1))}"
-            try:
-                # A savepoint: a taken reference must not abort the surrounding transaction.
-                async with in_transaction():
-                    return await Appointment.create(reference=reference, **values)
-            except IntegrityError:
-                if not await Appointment.exists(reference=reference):
-                    raise
+            # ON CONFLICT DO NOTHING: a taken reference leaves the surrounding transaction usable.
+            appointment = Appointment(reference=reference, **values)
+            if await outbox.insert_unless_taken(appointment, "reference"):
+                return appointment
     raise RuntimeError("no free appointment reference")
 
 

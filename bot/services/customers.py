@@ -9,13 +9,13 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Final, cast
 
-from tortoise.exceptions import IntegrityError
-from tortoise.expressions import F
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
-from bot.models import Appointment, Customer, Staff, StaffRole, StoreCounter, Vehicle
+from bot.models import Appointment, Customer, Staff, StaffRole, Vehicle
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
+from bot.services.outbox import atomic, insert_unless_taken, placeholder
 
 OWNER_COUNTER: Final = "owner_round_robin"
 NAME_MAX = 32
@@ -73,7 +73,8 @@ async def add_vehicle(customer: Customer, plate: str, now: datetime) -> Vehicle:
     Raises ValueError for an invalid plate and `PlateTaken` when it is registered to someone else.
     """
     plate = normalise_plate(plate)
-    async with in_transaction():
+    # PlateTaken is raised before anything is written, so only moving a duplicate's car needs atomicity.
+    async with atomic():
         vehicle = await Vehicle.get_or_none(plate=plate).select_related("customer")
         return await _attach(customer, plate, vehicle, now)
 
@@ -104,12 +105,11 @@ async def _link(openid: str, name: str, mobile: str, vehicle: Vehicle | None, no
             await record.refresh_from_db()
             await _complete(record, name, mobile)
             return record
-    try:
-        async with in_transaction():
-            return await Customer.create(openid=openid, name=name, mobile=mobile, created_at=now.astimezone(UTC))
-    except IntegrityError:
-        # The same user's other message linked them first (a second worker, no shared lock).
-        return await Customer.get(openid=openid)
+    customer = Customer(openid=openid, name=name, mobile=mobile, created_at=now.astimezone(UTC))
+    if await insert_unless_taken(customer, "openid"):
+        return customer
+    # The same user's other message linked them first (a second worker, no shared lock).
+    return await Customer.get(openid=openid)
 
 
 async def _complete(customer: Customer, name: str, mobile: str) -> None:
@@ -132,11 +132,11 @@ def _same_person(record: Customer, mobile: str | None) -> bool:
 
 async def _attach(customer: Customer, plate: str, vehicle: Vehicle | None, now: datetime) -> Vehicle:
     if vehicle is None:
-        try:
-            async with in_transaction():
-                return await Vehicle.create(customer_id=customer.id, plate=plate, created_at=now.astimezone(UTC))
-        except IntegrityError:
-            vehicle = await Vehicle.get(plate=plate).select_related("customer")
+        new = Vehicle(customer_id=customer.id, plate=plate, created_at=now.astimezone(UTC))
+        if await insert_unless_taken(new, "plate"):
+            return new
+        # Registered a moment ago by someone else's booking.
+        vehicle = await Vehicle.get(plate=plate).select_related("customer")
     if vehicle.customer_id == customer.id:
         return vehicle
     if not _same_person(vehicle.customer, customer.mobile):
@@ -164,13 +164,11 @@ async def _ensure_owner(customer: Customer) -> None:
 
 
 async def _advance(name: str) -> int:
-    """Increment a named counter and return its new value (the row stays locked until commit)."""
-    if not await StoreCounter.filter(name=name).update(value=F("value") + 1):
-        try:
-            async with in_transaction():
-                await StoreCounter.create(name=name, value=0)
-        except IntegrityError:
-            pass  # created concurrently; the UPDATE below advances it
-        await StoreCounter.filter(name=name).update(value=F("value") + 1)
-    counter = await StoreCounter.get(name=name)
-    return int(counter.value)
+    """Increment a named counter (created at 1) and return its new value (the row stays locked until commit)."""
+    p = placeholder()
+    rows = await connections.get("default").execute_query_dict(
+        f'INSERT INTO "store_counter" ("name", "value") VALUES ({p}1, 1) '
+        'ON CONFLICT ("name") DO UPDATE SET "value" = "store_counter"."value" + 1 RETURNING "value"',
+        [name],
+    )
+    return int(rows[0]["value"])

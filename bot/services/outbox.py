@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import random
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any, cast
 
+from tortoise.backends.base.client import TransactionalDBClient
+from tortoise.connection import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
+from tortoise.models import Model
+from tortoise.transactions import in_transaction
 
 from bot.models import OutboxKind, OutboxMessage, OutboxStatus
 
@@ -18,6 +23,43 @@ CLAIM_SECONDS = 60
 MAX_ATTEMPTS = 8
 BACKOFF_BASE_S = 2.0
 BACKOFF_CAP_S = 600.0
+
+
+def placeholder() -> str:
+    """The numbered-parameter prefix of the current database: `$` (asyncpg) or `?` (SQLite), as in `$1`."""
+    return "$" if connections.get("default").capabilities.dialect == "postgres" else "?"
+
+
+def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
+    """A transaction, unless the caller's transaction already covers us (then nothing: no savepoint)."""
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        return contextlib.nullcontext()
+    return in_transaction()
+
+
+async def insert_unless_taken(instance: Model, unique: str) -> bool:
+    """INSERT `instance` (a new, unsaved row) unless another row already holds its value of the `unique`
+    field: True and the row saved (pk set), or False and nothing written. One statement, no savepoint:
+    `INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING pk`. A conflict on any other constraint still
+    raises IntegrityError. On PostgreSQL a concurrent uncommitted holder of the value is waited for.
+    """
+    meta = instance._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    values = [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    p = placeholder()
+    params = ", ".join(f"{p}{n}" for n in range(1, len(values) + 1))
+    pk = meta.db_pk_column
+    sql = (
+        f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({params}) '
+        f'ON CONFLICT ("{meta.fields_db_projection[unique]}") DO NOTHING RETURNING "{pk}"'
+    )
+    rows = await connections.get("default").execute_query_dict(sql, values)
+    if not rows:
+        return False
+    instance.pk = rows[0][pk]
+    instance._saved_in_db = True
+    return True
 
 
 async def enqueue_text(openid: str, text: str, *, now: datetime, dedupe_key: str | None = None) -> OutboxMessage:

@@ -426,18 +426,25 @@ async def nearest_open(
 async def adjust_load(changes: Mapping[datetime, int], limit: int) -> bool:
     """Apply load changes (+n reserve, -n release) per slot start; False when a slot had no room.
 
-    Must run inside a transaction, which the caller rolls back on False: earlier slots may already be
-    taken. Reservations are conditional UPDATEs; missing rows are created first (a concurrent creator's
-    row is simply re-used). Slots are visited in ascending order so concurrent callers never deadlock.
+    On False every change already applied is undone, so the caller need not roll back (no savepoint);
+    run it inside a transaction all the same, which keeps the slots locked until commit. Reservations are
+    one conditional upsert per slot. Slots are visited in ascending order so concurrent callers never
+    deadlock.
     """
+    applied: list[tuple[datetime, int]] = []
     for slot in sorted(changes):
         delta = changes[slot]
         at = slot.astimezone(UTC)
         if delta < 0:
             # The guard keeps a count from going negative should it ever have drifted.
-            await SlotLoad.filter(slot_start=at, booked__gte=-delta).update(booked=F("booked") + delta)
-        elif delta > 0 and not await _reserve(at, delta, limit):
-            return False
+            if await SlotLoad.filter(slot_start=at, booked__gte=-delta).update(booked=F("booked") + delta):
+                applied.append((at, delta))
+        elif delta > 0:
+            if not await _reserve(at, delta, limit):
+                for done, change in reversed(applied):
+                    await SlotLoad.filter(slot_start=done).update(booked=F("booked") - change)
+                return False
+            applied.append((at, delta))
     return True
 
 

@@ -5,9 +5,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tortoise.transactions import in_transaction
 
-from bot.models import Appointment, Customer, StaffRole, Vehicle
-from bot.services import booking, customers
+from bot.models import Appointment, Customer, StaffRole, StoreCounter, Vehicle
+from bot.services import booking, customers, outbox
 from tests.services.conftest import NOW, Person, add_staff, at
 
 
@@ -165,3 +166,20 @@ async def test_a_customer_never_sees_another_customers_appointments(person: Pers
     theirs, their_car = await person()
     await booking.create(theirs, their_car, "maintenance", at("11-29 10:00"), NOW)
     assert await booking.upcoming(mine, NOW) == []
+
+
+async def test_a_taken_unique_value_is_skipped_and_the_transaction_stays_usable(person: Person) -> None:
+    customer, vehicle = await person()
+    async with in_transaction():
+        duplicate = Vehicle(customer_id=customer.id, plate=vehicle.plate, created_at=NOW)
+        assert not await outbox.insert_unless_taken(duplicate, "plate")
+        assert duplicate.pk is None
+        fresh = Vehicle(customer_id=customer.id, plate="粤B99999", created_at=NOW)
+        assert await outbox.insert_unless_taken(fresh, "plate")
+    assert (await Vehicle.get(id=fresh.pk)).plate == "粤B99999"
+    assert await Vehicle.filter(plate=vehicle.plate).count() == 1
+
+
+async def test_the_owner_counter_starts_at_one_and_advances(store: None) -> None:
+    assert [await customers._advance("test_counter") for _ in range(3)] == [1, 2, 3]
+    assert (await StoreCounter.get(name="test_counter")).value == 3

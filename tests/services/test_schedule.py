@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, date, time
 
 import pytest
+from tortoise.transactions import in_transaction
 
 from bot.models import BookingSource, ClosedDay, OpeningHours, ServiceKind, SlotLoad, StoreSchedule
 from bot.services import schedule
@@ -299,3 +300,14 @@ async def test_a_load_overtaken_by_an_edit_is_not_cached(store: None, monkeypatc
     assert (await schedule.load_calendar()).capacity == 4
     monkeypatch.setattr(schedule, "_read_calendar", real)
     assert (await schedule.load_calendar()).capacity == 7
+
+
+async def test_a_refused_reservation_undoes_the_slots_it_already_took(store: None) -> None:
+    await fill("11-29 15:30", places=3)
+    slots = {at("11-29 15:00"): 1, at("11-29 15:30"): 1}
+    async with in_transaction():
+        assert not await schedule.adjust_load(slots, 3)
+        assert await load(at("11-29 15:00")) == 0
+    assert await load(at("11-29 15:00")) == 0 and await load(at("11-29 15:30")) == 3
+    assert await schedule.adjust_load({at("11-29 15:00"): 1, at("11-29 16:00"): 1}, 3)
+    assert await load(at("11-29 15:00")) == 1 and await load(at("11-29 16:00")) == 1
