@@ -111,7 +111,7 @@ async def create(
                     created_at=stamp,
                     updated_at=stamp,
                 )
-                await notify.appointment_booked(appointment, now)
+                await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
                 return appointment
     raise SlotUnavailable(await _full(service_code, start, now, source))
 

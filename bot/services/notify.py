@@ -104,9 +104,18 @@ def template_time(moment: datetime, tz: ZoneInfo) -> str:
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
 
 
-async def appointment_booked(appointment: Appointment, now: datetime) -> list[OutboxMessage]:
-    """Queue "appointment confirmed" to the customer and "new appointment" to their owner clerk."""
-    facts = await _facts(appointment)
+async def appointment_booked(
+    appointment: Appointment,
+    now: datetime,
+    *,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+) -> list[OutboxMessage]:
+    """Queue "appointment confirmed" to the customer and "new appointment" to their owner clerk.
+
+    `customer` and `vehicle`, when the caller already holds them, save reading them again.
+    """
+    facts = await _facts(appointment, customer=customer, vehicle=vehicle)
     return await _send(
         facts,
         now,
@@ -146,10 +155,18 @@ class _Facts:
 
 
 async def _facts(
-    appointment: Appointment, *, previous_start: datetime | None = None, change: str = "", reason: str = ""
+    appointment: Appointment,
+    *,
+    previous_start: datetime | None = None,
+    change: str = "",
+    reason: str = "",
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
 ) -> _Facts:
-    customer = await Customer.get(id=appointment.customer_id)
-    vehicle = await Vehicle.get(id=appointment.vehicle_id)
+    if customer is None or customer.id != appointment.customer_id:
+        customer = await Customer.get(id=appointment.customer_id)
+    if vehicle is None or vehicle.id != appointment.vehicle_id:
+        vehicle = await Vehicle.get(id=appointment.vehicle_id)
     service = await schedule.service_name(appointment.service)
     tz = (await schedule.load_calendar()).tz
     owner = await Staff.get_or_none(id=customer.owner_id, active=True) if customer.owner_id else None

@@ -11,7 +11,6 @@ from typing import Any, cast
 
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
-from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
@@ -84,23 +83,21 @@ async def enqueue_template(
 async def _enqueue(
     kind: OutboxKind, openid: str, payload: dict[str, Any], *, now: datetime, dedupe_key: str | None
 ) -> OutboxMessage:
-    if dedupe_key is not None:
-        existing = await OutboxMessage.get_or_none(dedupe_key=dedupe_key)
-        if existing is not None:
-            return existing
-    try:
-        return await OutboxMessage.create(
-            kind=kind,
-            openid=openid,
-            payload=payload,
-            next_attempt_at=now,
-            client_msg_id=uuid.uuid4().hex,
-            dedupe_key=dedupe_key,
-        )
-    except IntegrityError:
-        if dedupe_key is None:
-            raise
-        return await OutboxMessage.get(dedupe_key=dedupe_key)
+    row = OutboxMessage(
+        kind=kind,
+        openid=openid,
+        payload=payload,
+        next_attempt_at=now,
+        client_msg_id=uuid.uuid4().hex,
+        dedupe_key=dedupe_key,
+    )
+    if dedupe_key is None:
+        await row.save()
+        return row
+    # One statement: no read first, and a key already queued (or being queued) is simply not inserted.
+    if await insert_unless_taken(row, "dedupe_key"):
+        return row
+    return await OutboxMessage.get(dedupe_key=dedupe_key)
 
 
 async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:

@@ -6,6 +6,7 @@ from datetime import UTC
 
 import aiohttp
 import pytest
+from tortoise.transactions import in_transaction
 
 from bot.models import Customer, OutboxMessage, Staff
 from bot.services import booking, customers, notify
@@ -91,9 +92,27 @@ async def test_a_customer_without_wechat_gets_nothing(store: None) -> None:
 async def test_nothing_is_queued_twice(person: Person) -> None:
     await add_staff("王顾问", openid="o_clerk")
     appointment = await book(person, "maintenance", at("11-29 15:00"))
-    await notify.appointment_booked(appointment, NOW)
-    await notify.appointment_booked(appointment, NOW)
+    first = await notify.appointment_booked(appointment, NOW)
+    async with in_transaction():  # a key already queued must not break the caller's transaction
+        again = await notify.appointment_booked(appointment, NOW)
+        assert [row.id for row in again] == [row.id for row in first]
     assert await OutboxMessage.all().count() == 2
+
+
+async def test_the_customer_given_is_used_when_it_is_the_appointments(person: Person) -> None:
+    await add_staff("王顾问", openid="o_clerk")
+    appointment = await book(person, "maintenance", at("11-29 15:00"))
+    await OutboxMessage.all().delete()
+    customer = await Customer.get(id=appointment.customer_id)
+    customer.name = "改过的名字"  # held by the caller, never saved: shows it is not read again
+    rows = await notify.appointment_booked(appointment, NOW, customer=customer)
+    assert [row.openid for row in rows] == [customer.openid, "o_clerk"]
+    assert rows[1].payload["data"]["thing2"] == "改过的名字"
+    other, _ = await person()
+    await OutboxMessage.all().delete()
+    rows = await notify.appointment_booked(appointment, NOW, customer=other)  # another's: read from the database
+    assert [row.openid for row in rows] == [customer.openid, "o_clerk"]
+    assert rows[1].payload["data"]["thing2"] != "改过的名字"
 
 
 async def test_long_values_are_cut_to_wechats_limits(person: Person) -> None:
