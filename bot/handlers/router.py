@@ -13,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
+from bot.dialogs.base import CONFIRM
 from bot.handlers import appointments
 from bot.handlers.locks import UserLocks
 from bot.handlers.turn import Handler, HandlerResult, Turn
@@ -237,15 +238,34 @@ async def dispatch(turn: Turn) -> HandlerResult:
     if anywhere is not None:  # informational: no session needed, and an open dialog stays as it was
         return await anywhere(turn)
     async with LOCKS.hold(msg.openid):
-        for _attempt in range(2):
-            session = await sessions.load(msg.openid)
-            before = _snapshot(session)
+        for attempt in range(2):
+            session = await sessions.load(msg.openid, fresh=attempt > 0)
             try:
-                async with in_transaction():
-                    result = await _route(replace(turn, session=session))
-                    if _snapshot(session) != before and not await sessions.save(session, turn.now):
-                        raise _Conflict
-                return result
+                if _writes_business_data(turn, session):
+                    async with in_transaction():
+                        return await _turn(turn, session)
+                return await _turn(turn, session)
             except _Conflict:
                 log.info("session changed by another worker; retrying the turn once")
+            except BaseException:
+                sessions.forget(msg.openid)  # its changes were rolled back
+                raise
     return HandlerResult("busy", replies.render("busy"))
+
+
+async def _turn(turn: Turn, session: Session) -> HandlerResult:
+    before = _snapshot(session)
+    result = await _route(replace(turn, session=session))
+    if _snapshot(session) != before and not await sessions.save(session, turn.now):
+        raise _Conflict
+    return result
+
+
+def _writes_business_data(turn: Turn, session: Session) -> bool:
+    """Whether the turn may write more than its session (book, move, cancel, page): then those writes and
+    the session save commit together, and a lost compare-and-set rolls them back before the turn reruns.
+
+    The steps of an open dialog before its confirmation write nothing but the session, which is one
+    version-guarded statement on its own: they skip the transaction (most booking messages)."""
+    in_dialog_steps = session.active and session.step != CONFIRM and not session.expired(turn.now)
+    return turn.msg.is_event or not in_dialog_steps

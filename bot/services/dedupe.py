@@ -110,6 +110,12 @@ def record(key: str, received_at: datetime, *, done: bool, reply: str | None = N
     _records.submit((key, received_at, done, reply))
 
 
+async def record_running(key: str, received_at: datetime) -> None:
+    """Record, and wait until it is written, that `key` is still running past the reply budget: a retry
+    reaching another worker must find it before this worker answers "success"."""
+    await _records((key, received_at, False, None))
+
+
 async def flush() -> None:
     """Wait for every queued record to be written (graceful shutdown, tests)."""
     await _records.flush()

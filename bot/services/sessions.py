@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import copy
+import json
+from collections import OrderedDict
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from tortoise.exceptions import IntegrityError
+from tortoise.connection import connections
 
 from bot.models import DialogSession
 from bot.services.batching import Coalescer
@@ -45,14 +48,45 @@ async def _load_batch(openids: Sequence[str]) -> list[DialogSession | None]:
 
 # Every text message reads its user's session, so concurrent reads share one query.
 _loader: Coalescer[str, DialogSession | None] = Coalescer(_load_batch)
+# This worker's last saved copy of each session. Used only under the user's lock; if another worker saved
+# since, our compare-and-set fails and the router reloads from the database, so a stale copy costs a retry,
+# never a lost update.
+_cache: OrderedDict[str, Session] = OrderedDict()
+CACHE_SIZE = 20_000
 
 
-async def load(openid: str) -> Session:
-    """The stored session of `openid`, or a fresh idle one. Call it after taking the user's lock."""
+def _copy(session: Session) -> Session:
+    return replace(session, data=copy.deepcopy(session.data))
+
+
+def _remember(session: Session) -> None:
+    _cache[session.openid] = _copy(session)
+    _cache.move_to_end(session.openid)
+    if len(_cache) > CACHE_SIZE:
+        _cache.popitem(last=False)
+
+
+def forget_all() -> None:
+    """Drop every cached copy (the test suite empties the database between tests)."""
+    _cache.clear()
+
+
+def forget(openid: str) -> None:
+    """Drop this worker's copy (after a conflict, or a failed turn whose changes were rolled back)."""
+    _cache.pop(openid, None)
+
+
+async def load(openid: str, *, fresh: bool = False) -> Session:
+    """The session of `openid`, or a fresh idle one. Call it after taking the user's lock.
+
+    `fresh` skips this worker's copy and reads the database (after a conflict)."""
+    cached = None if fresh else _cache.get(openid)
+    if cached is not None:
+        return _copy(cached)
     row = await _loader(openid)
     if row is None:
         return Session(openid)
-    return Session(
+    session = Session(
         openid=openid,
         dialog=row.dialog,
         step=row.step,
@@ -62,29 +96,38 @@ async def load(openid: str) -> Session:
         version=row.version,
         stored=True,
     )
+    _remember(session)
+    return session
 
 
 async def save(session: Session, now: datetime) -> bool:
-    """Write `session` only if nobody saved it since it was loaded; False means another process won."""
-    values: dict[str, Any] = {
-        "dialog": session.dialog,
-        "step": session.step,
-        "data": session.data,
-        "misses": session.misses,
-        "expires_at": session.expires_at,
-        "updated_at": now,
-    }
+    """Write `session` only if nobody saved it since it was loaded; False means another process won.
+
+    One statement either way (an insert that yields to an existing row, or an update guarded by the
+    version), on the caller's transaction when there is one."""
+    conn = connections.get("default")
+    pg = conn.capabilities.dialect == "postgres"
+    data = json.dumps(session.data, ensure_ascii=False, separators=(",", ":"))
+    fields = [session.dialog, session.step, data, session.misses, session.expires_at, now]
     if not session.stored:
-        try:
-            await DialogSession.create(openid=session.openid, version=1, **values)
-        except IntegrityError:
-            return False
-    else:
-        updated = await DialogSession.filter(openid=session.openid, version=session.version).update(
-            version=session.version + 1, **values
+        marks = ", ".join(f"${i}" for i in range(1, 9)) if pg else ", ".join("?" * 8)
+        sql = (
+            'INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", '
+            f'"expires_at", "updated_at") VALUES ({marks}) ON CONFLICT ("openid") DO NOTHING RETURNING "version"'
         )
-        if updated != 1:
-            return False
+        rows = await conn.execute_query_dict(sql, [session.openid, 1, *fields])
+    else:
+        sets = ", ".join(
+            f'"{column}" = {f"${i}" if pg else "?"}'
+            for i, column in enumerate(("dialog", "step", "data", "misses", "expires_at", "updated_at"), 1)
+        )
+        where = '"openid" = $7 AND "version" = $8' if pg else '"openid" = ? AND "version" = ?'
+        sql = f'UPDATE "dialog_session" SET "version" = "version" + 1, {sets} WHERE {where} RETURNING "version"'
+        rows = await conn.execute_query_dict(sql, [*fields, session.openid, session.version])
+    if not rows:
+        forget(session.openid)
+        return False
     session.version += 1
     session.stored = True
+    _remember(session)
     return True

@@ -207,9 +207,21 @@ class Webhook:
         if run.decided or run.waiter.done():
             return
         run.late = True
-        run.waiter.set_result(_LATE)
-        # WeChat retries in about a second: make sure a retry reaching another worker sees it running.
-        dedupe.record(msg.dedupe_key, run.received_at, done=False)
+        task = asyncio.get_running_loop().create_task(self._answer_late(msg, run))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _answer_late(self, msg: InboundMessage, run: _Run) -> None:
+        # Before answering "success", make sure a retry reaching another worker will see it running; but
+        # not for long: on SQLite the slow turn itself may hold the only connection.
+        try:
+            await asyncio.wait_for(asyncio.shield(dedupe.record_running(msg.dedupe_key, run.received_at)), 0.3)
+        except TimeoutError:
+            log.warning("recording a running message is slow; answering anyway")
+        except Exception:
+            log.exception("could not record a running message")
+        if not run.waiter.done():
+            run.waiter.set_result(_LATE)
 
     async def _process(self, msg: InboundMessage, run: _Run) -> None:
         key = msg.dedupe_key
