@@ -7,11 +7,10 @@ import random
 import uuid
 from collections.abc import Mapping
 from datetime import datetime, timedelta
-from typing import Any, cast
+from typing import Any
 
 from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
-from tortoise.expressions import Q
 from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
@@ -101,24 +100,37 @@ async def _enqueue(
 
 
 async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:
-    """Rows due now, each claimed by one conditional UPDATE so two dispatchers never send the same row."""
-    free = Q(claimed_until__isnull=True) | Q(claimed_until__lt=now)
-    candidates = cast(
-        list[int],
-        await OutboxMessage.filter(free, status=OutboxStatus.PENDING, next_attempt_at__lte=now)
-        .order_by("next_attempt_at", "id")
-        .limit(limit)
-        .values_list("id", flat=True),
+    """Rows due now, claimed by one UPDATE so two dispatchers never send the same row.
+
+    The UPDATE picks the due rows in a subquery (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so a concurrent
+    dispatcher's rows are passed over instead of waited for; SQLite has one writer) and repeats the "still
+    free" test itself, then the claimed rows are read in one query.
+    """
+    fields = OutboxMessage._meta.fields_map
+    at = fields["next_attempt_at"].to_db_value(now, OutboxMessage)
+    until = fields["claimed_until"].to_db_value(now + timedelta(seconds=CLAIM_SECONDS), OutboxMessage)
+    conn = connections.get("default")
+    postgres = conn.capabilities.dialect == "postgres"
+    p = "$" if postgres else "?"
+    free = f'"status" = {p}2 AND ("claimed_until" IS NULL OR "claimed_until" < {p}3)'
+    due = (
+        f'SELECT "id" FROM "outbox_message" WHERE {free} AND "next_attempt_at" <= {p}3 '
+        f'ORDER BY "next_attempt_at", "id" LIMIT {p}4'
     )
-    claimed: list[int] = []
-    until = now + timedelta(seconds=CLAIM_SECONDS)
-    for row_id in candidates:
-        got = await OutboxMessage.filter(free, id=row_id, status=OutboxStatus.PENDING).update(claimed_until=until)
-        if got:
-            claimed.append(row_id)
-    if not claimed:
+    if postgres:
+        # A materialised CTE runs the locking subquery exactly once (inside IN it may be re-run and
+        # so claim more than `limit` rows).
+        sql = (
+            f"WITH due AS MATERIALIZED ({due} FOR UPDATE SKIP LOCKED) "
+            f'UPDATE "outbox_message" SET "claimed_until" = {p}1 WHERE "id" IN (SELECT "id" FROM due) '
+            f'AND {free} RETURNING "id"'
+        )
+    else:
+        sql = f'UPDATE "outbox_message" SET "claimed_until" = {p}1 WHERE "id" IN ({due}) AND {free} RETURNING "id"'
+    rows = await conn.execute_query_dict(sql, [until, OutboxStatus.PENDING.value, at, limit])
+    if not rows:
         return []
-    return await OutboxMessage.filter(id__in=claimed).order_by("next_attempt_at", "id")
+    return await OutboxMessage.filter(id__in=[row["id"] for row in rows]).order_by("next_attempt_at", "id")
 
 
 async def mark_sent(row: OutboxMessage, now: datetime, wechat_msgid: int | None = None) -> None:
