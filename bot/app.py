@@ -46,6 +46,9 @@ def sandbox_state_for(settings: Settings) -> SandboxState:
 
 def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -> web.Application:
     """Build the service. In sandbox mode with no WECHAT_API_BASE, the WeChat emulator is mounted at /sandbox."""
+    # dateparser loads its language data lazily: do it now, not on a customer's first message (and before
+    # `serve` freezes start-up objects out of the garbage collector's way).
+    nlu.warm_up()
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
 
@@ -77,8 +80,6 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         await schedule.ensure_defaults(settings.timezone)
     except Exception:  # the database may be down or not migrated yet; /healthz says which
         log.exception("could not prepare the booking calendar")
-    # dateparser loads its language data lazily: do it now, not on a customer's first message.
-    nlu.warm_up()
     yield
     await db.disconnect()
 

@@ -40,3 +40,19 @@ async def test_a_failing_batch_fails_its_callers_and_the_next_batch_still_runs()
     with pytest.raises(RuntimeError):
         await coalesce("a")
     assert await coalesce("b") == "B"
+
+
+async def test_write_behind_items_are_written_and_flush_waits_for_them() -> None:
+    written: list[str] = []
+
+    async def write(items: Sequence[str]) -> list[None]:
+        await asyncio.sleep(0.01)
+        written.extend(items)
+        return [None] * len(items)
+
+    coalesce: Coalescer[str, None] = Coalescer(write)
+    for item in ("a", "b", "c"):
+        coalesce.submit(item)
+    assert written == []
+    await coalesce.flush()
+    assert written == ["a", "b", "c"]

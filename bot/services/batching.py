@@ -11,16 +11,11 @@ import asyncio
 import contextvars
 import logging
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
-
-
-def _swallow(future: asyncio.Future[Any]) -> None:
-    if not future.cancelled() and future.exception() is not None:
-        log.error("a write-behind batch failed: %r", future.exception())
 
 
 class Coalescer(Generic[T, R]):
@@ -29,29 +24,30 @@ class Coalescer(Generic[T, R]):
     def __init__(self, run: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_batch: int = 500) -> None:
         self._run = run
         self._max_batch = max_batch
-        self._pending: list[tuple[T, asyncio.Future[R]]] = []
+        self._pending: list[tuple[T, asyncio.Future[R] | None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
         self._draining = False
         self._task: asyncio.Task[None] | None = None
 
     async def __call__(self, item: T) -> R:
-        future: asyncio.Future[R] = self._enqueue(item)
+        future = self._enqueue(item, wait=True)
+        assert future is not None
         return await future
 
     def submit(self, item: T) -> None:
-        """Queue `item` without waiting for it (write-behind); a failed batch is logged by `flush` callers."""
-        self._enqueue(item).add_done_callback(_swallow)
+        """Queue `item` without waiting for it (write-behind); a failed batch is logged."""
+        self._enqueue(item, wait=False)
 
     async def flush(self) -> None:
         """Wait until everything queued so far has been written (shutdown, tests)."""
         while self._task is not None and not self._task.done():
             await asyncio.shield(self._task)
 
-    def _enqueue(self, item: T) -> asyncio.Future[R]:
+    def _enqueue(self, item: T, *, wait: bool) -> asyncio.Future[R] | None:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests): forget the old one's state
             self._loop, self._pending, self._draining, self._task = loop, [], False, None
-        future: asyncio.Future[R] = loop.create_future()
+        future: asyncio.Future[R] | None = loop.create_future() if wait else None
         self._pending.append((item, future))
         if not self._draining:
             self._draining = True
@@ -66,12 +62,14 @@ class Coalescer(Generic[T, R]):
                 try:
                     results = await self._run([item for item, _ in batch])
                 except Exception as exc:
-                    for _, future in batch:
-                        if not future.done():
-                            future.set_exception(exc)
+                    waiting = [f for _, f in batch if f is not None and not f.done()]
+                    for waiter in waiting:
+                        waiter.set_exception(exc)
+                    if len(waiting) < len(batch):
+                        log.error("a write-behind batch failed: %r", exc)
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
-                    if not future.done():
+                    if future is not None and not future.done():
                         future.set_result(result)
         finally:
             self._draining = False

@@ -12,6 +12,7 @@ Sharp edges, all handled here so nothing below has to think about them:
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import logging
 import time
@@ -42,6 +43,7 @@ log = logging.getLogger("bot.webhook")
 Outcome = Literal["replied", "silent", "late", "retry", "retry_running", "error"]
 
 
+@functools.lru_cache(maxsize=65536)
 def hash_openid(openid: str) -> str:
     """A stable pseudonym for logs: never log an openid in the clear."""
     return hashlib.sha256(openid.encode()).hexdigest()[:12]
