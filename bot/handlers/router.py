@@ -262,10 +262,12 @@ async def _turn(turn: Turn, session: Session) -> HandlerResult:
 
 
 def _writes_business_data(turn: Turn, session: Session) -> bool:
-    """Whether the turn may write more than its session (book, move, cancel, page): then those writes and
-    the session save commit together, and a lost compare-and-set rolls them back before the turn reruns.
-
-    The steps of an open dialog before its confirmation write nothing but the session, which is one
-    version-guarded statement on its own: they skip the transaction (most booking messages)."""
-    in_dialog_steps = session.active and session.step != CONFIRM and not session.expired(turn.now)
-    return turn.msg.is_event or not in_dialog_steps
+    """Whether the turn may write more than its session: confirming a booking or a move, cancelling, paging.
+    Then those writes and the session save commit together, and a lost compare-and-set rolls them back
+    before the turn reruns. Every other turn writes at most the session: one version-guarded statement."""
+    if session.step == CONFIRM and not session.expired(turn.now):
+        return True
+    if turn.msg.is_event:
+        return False
+    normal = _normalise(turn.msg.content)
+    return WITH_ARGUMENT.match(normal) is not None or ALIASES.get(normal) == "next_page"
