@@ -229,7 +229,7 @@ class WeChatClient:
     ) -> dict[str, Any]:
         """One API request with bounded retries for transient failures; raises typed errors otherwise."""
         url = self._api_base + path
-        # ensure_ascii=False: WeChat shows \uXXXX escapes literally in some message types.
+        # ensure_ascii=False: WeChat shows "\u" escape sequences literally in some message types.
         data = None if body is None else json.dumps(body, ensure_ascii=False, default=_plain).encode()
         headers = {"Content-Type": "application/json"} if data is not None else None
         for attempt in range(1, self._max_attempts + 1):
