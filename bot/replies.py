@@ -31,7 +31,6 @@ REPLIES: dict[str, str] = {
     "coming_soon": "“{feature}”功能即将开放，目前请致电 {phone} 办理。",
     "next_page_hint": "（第{page}/{pages}页，回复“下一页”继续）",
     "no_more_pages": "没有更多内容了。",
-    "late_reply_prefix": "",
     "error": "抱歉，系统开小差了，请稍后再试。如需帮助请致电 {phone}。",
     "busy": "正在处理您的上一条消息，请稍候再试。",
     # --- every dialog ---
@@ -88,6 +87,7 @@ REPLIES: dict[str, str] = {
     "appts.item": "{n}. {when} {service}（{plate}）预约号 {reference}",
     "appts.which": "请在指令后带上预约号或序号，例如“{command} 1”。\n{listing}",
     "appts.not_found": "没有找到这个预约，请回复“我的预约”查看您的预约。",
+    "appts.not_changeable": "预约 {reference} 已到店或已结束，无法在线修改。如有疑问请致电 {phone}。",
     "appts.too_late": "距离预约时间已不足2小时，无法在线修改，请致电 {phone} 联系门店。",
     "appts.cancelled": "已取消预约 {reference}（{when}）。期待您下次光临。",
     "reschedule.what": "修改预约",

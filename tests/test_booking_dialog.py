@@ -341,3 +341,14 @@ async def test_two_workers_handling_one_user_at_once_lose_nothing(
     session = await DialogSession.get(openid="o_two")
     assert session.data["plate"] == "粤A12345" and session.data["service"] == "maintenance"
     assert session.step == "when"
+
+
+async def test_a_visit_already_checked_in_cannot_be_changed_online(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_arrived")
+    await book_as_new_customer(owner)
+    [appt] = await booked("o_arrived")
+    await Appointment.filter(id=appt.id).update(status="checked_in")
+    for command in (f"取消预约 {appt.reference}", f"改约 {appt.reference}"):
+        reply = await owner.says(command)
+        assert reply is not None and "已到店或已结束" in reply and "020-88886666" in reply
+    assert (await Appointment.get(id=appt.id)).status == "checked_in"

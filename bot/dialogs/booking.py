@@ -11,6 +11,7 @@ from typing import Any, ClassVar
 
 from bot import replies
 from bot.dialogs.base import CONFIRM, GLOBAL_WORDS, Dialog, DialogTurn, Step
+from bot.models import Appointment
 from bot.nlu import (
     SERVICE_TYPES,
     ServiceType,
@@ -235,9 +236,8 @@ class BookingDialog(Dialog):
             refuse_time(turn, exc.check)
             return
         except booking.Overlap as exc:
-            existing = exc.existing
             self.end(turn)
-            turn.say("booking.overlap", when=when_text(turn, existing.start_at), reference=existing.reference)
+            say_overlap(turn, exc.existing)
             return
         self.end(turn)
         turn.say(
@@ -249,6 +249,11 @@ class BookingDialog(Dialog):
             address=turn.settings.store_address,
             phone=turn.settings.store_phone,
         )
+
+
+def say_overlap(turn: DialogTurn, existing: Appointment) -> None:
+    """The customer already has an appointment at that time: name it and how to move it."""
+    turn.say("booking.overlap", when=when_text(turn, existing.start_at), reference=existing.reference)
 
 
 async def take_time(turn: DialogTurn, service: str, value: Any) -> bool:

@@ -7,7 +7,7 @@ from typing import Any
 
 from bot import replies
 from bot.dialogs.base import Dialog, DialogTurn, Step
-from bot.dialogs.booking import read_when, refuse_time, take_time, when_text
+from bot.dialogs.booking import read_when, refuse_time, say_overlap, take_time, when_text
 from bot.services import booking, customers
 
 
@@ -51,8 +51,11 @@ class RescheduleDialog(Dialog):
             return
         except booking.Overlap as exc:
             self.end(turn)
-            existing = exc.existing
-            turn.say("booking.overlap", when=when_text(turn, existing.start_at), reference=existing.reference)
+            say_overlap(turn, exc.existing)
+            return
+        except booking.NotChangeable:
+            self.end(turn)
+            turn.say("appts.not_changeable", reference=appointment.reference, phone=turn.settings.store_phone)
             return
         self.end(turn)
         turn.say(

@@ -8,7 +8,7 @@ from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
 from bot.dialogs.booking import SERVICES_BY_CODE, when_text
 from bot.handlers.turn import HandlerResult, Turn
-from bot.models import Appointment
+from bot.models import Appointment, AppointmentStatus
 from bot.services import booking, customers
 
 REFERENCE = re.compile(r"^[A-Za-z]\d{3,}$")
@@ -70,34 +70,43 @@ async def _which(turn: Turn, command: str, handler: str) -> HandlerResult:
     return HandlerResult(handler, replies.render("appts.which", command=command, listing=_listing(turn, appointments)))
 
 
-async def cancel(turn: Turn, arg: str) -> HandlerResult:
+async def _target(turn: Turn, arg: str, command: str, handler: str) -> Appointment | HandlerResult:
+    """The appointment a 取消预约/改约 command names, or the reply when it names none of the user's."""
     if not arg:
-        return await _which(turn, "取消预约", "cancel_appointment")
+        return await _which(turn, command, handler)
     appointment = await _resolve(turn, arg)
     if appointment is None:
-        return HandlerResult("cancel_appointment", replies.render("appts.not_found"))
+        return HandlerResult(handler, replies.render("appts.not_found"))
+    return appointment
+
+
+def _refused(turn: Turn, handler: str, appointment: Appointment, *, too_late: bool) -> HandlerResult:
+    """Why the customer cannot change it online: too close to the visit, or already checked in or over."""
+    phone = turn.settings.store_phone
+    if too_late:
+        return HandlerResult(handler, replies.render("appts.too_late", phone=phone))
+    return HandlerResult(handler, replies.render("appts.not_changeable", reference=appointment.reference, phone=phone))
+
+
+async def cancel(turn: Turn, arg: str) -> HandlerResult:
+    target = await _target(turn, arg, "取消预约", "cancel_appointment")
+    if isinstance(target, HandlerResult):
+        return target
     try:
-        await booking.cancel(appointment, turn.now)
-    except booking.TooLate:
-        return HandlerResult("cancel_appointment", replies.render("appts.too_late", phone=turn.settings.store_phone))
-    when = when_text_for(turn, appointment)
-    return HandlerResult(
-        "cancel_appointment", replies.render("appts.cancelled", reference=appointment.reference, when=when)
-    )
-
-
-def when_text_for(turn: Turn, appointment: Appointment) -> str:
-    return booking.format_when(appointment.start_at, turn.settings.tz)
+        await booking.cancel(target, turn.now)
+    except (booking.TooLate, booking.NotChangeable) as exc:
+        return _refused(turn, "cancel_appointment", target, too_late=isinstance(exc, booking.TooLate))
+    when = booking.format_when(target.start_at, turn.settings.tz)
+    return HandlerResult("cancel_appointment", replies.render("appts.cancelled", reference=target.reference, when=when))
 
 
 async def reschedule(turn: Turn, arg: str) -> HandlerResult:
-    if not arg:
-        return await _which(turn, "改约", "reschedule")
-    appointment = await _resolve(turn, arg)
-    if appointment is None:
-        return HandlerResult("reschedule", replies.render("appts.not_found"))
+    target = await _target(turn, arg, "改约", "reschedule")
+    if isinstance(target, HandlerResult):
+        return target
+    appointment = target
     if not await booking.can_change(appointment, turn.now):
-        return HandlerResult("reschedule", replies.render("appts.too_late", phone=turn.settings.store_phone))
+        return _refused(turn, "reschedule", appointment, too_late=appointment.status == AppointmentStatus.BOOKED)
     assert turn.session is not None
     dturn = DialogTurn(turn.msg.openid, "", turn.now, turn.settings, turn.session)
     preset = {
