@@ -1,15 +1,24 @@
-"""Command line: `python -m bot serve | migrate | chat | makemigrations`."""
+"""Command line: `python -m bot serve | migrate | chat | makemigrations | schedule | staff | menu | customers`."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import logging
 import sys
 
 from bot.settings import Settings, SettingsError
 
 log = logging.getLogger("bot")
+
+# Subcommands with their own argument parsers: name -> (module with `main(argv, settings) -> int`, help).
+TOOLS: dict[str, tuple[str, str]] = {
+    "schedule": ("bot.services.schedule_cli", "show or edit hours, closed days, capacity and services (schedule -h)"),
+    "staff": ("bot.services.staff_cli", "add staff (the first manager), list them, issue binding codes (staff -h)"),
+    "menu": ("bot.services.menu_cli", "sync the customer menu and the staff menu to WeChat (menu -h)"),
+    "customers": ("bot.services.customers_cli", "import customers from .xlsx/.csv, export to .xlsx (customers -h)"),
+}
 
 
 def _configure_logging(settings: Settings) -> None:
@@ -73,11 +82,10 @@ def main(argv: list[str] | None = None) -> int:
     mk = sub.add_parser("makemigrations", help="generate an aerich migration for SQLite and PostgreSQL")
     mk.add_argument("name")
     mk.add_argument("--dialect", choices=("sqlite", "postgres"), default=None, help="one dialect only")
-    sub.add_parser(
-        "schedule", add_help=False, help="show or edit hours, closed days, capacity and services (schedule -h)"
-    )
+    for name, (_, text) in TOOLS.items():
+        sub.add_parser(name, add_help=False, help=text)
     args, rest = parser.parse_known_args(argv)
-    if args.command != "schedule" and rest:
+    if args.command not in TOOLS and rest:
         parser.error(f"unrecognized arguments: {' '.join(rest)}")
     try:
         settings = Settings.from_env()
@@ -100,10 +108,9 @@ def main(argv: list[str] | None = None) -> int:
             asyncio.run(make_migration(args.name, args.dialect))
         else:
             make_migrations(args.name)
-    elif args.command == "schedule":
-        from bot.services.schedule_cli import main as schedule_main
-
-        return schedule_main(rest, settings)
+    elif args.command in TOOLS:
+        tool = importlib.import_module(TOOLS[args.command][0])
+        return int(tool.main(rest, settings))
     return 0
 
 

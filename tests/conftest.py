@@ -19,10 +19,11 @@ from tortoise.connection import connections
 
 from bot import db
 from bot.app import create_app, sandbox_state_for
-from bot.services import sessions
+from bot.services import roles, sessions
 from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
 from bot.wechat.sandbox import SANDBOX_STATE, SandboxState, create_sandbox_app
+from tests.personas import People
 from tests.wechat_helper import WeChatTester
 
 # "sqlite" (default) or "postgres"; CI runs the suite once with each.
@@ -64,6 +65,7 @@ async def database(database_url: str) -> AsyncIterator[str]:
     """The ORM connected to the test database, every table emptied first."""
     await db.connect(Settings(database_url=database_url))
     sessions.forget_all()
+    roles.invalidate()
     conn = connections.get("default")
     for model in Tortoise.apps["models"].values():
         if model._meta.db_table != "aerich":
@@ -134,3 +136,9 @@ async def client(aiohttp_client: Any, settings: Settings, clock: Clock) -> Any:
 @pytest.fixture
 def wechat(client: Any, settings: Settings, sandbox: SandboxState) -> WeChatTester:
     return WeChatTester(client, WeChatPeer.for_settings(settings), sandbox)
+
+
+@pytest.fixture
+def people(wechat: WeChatTester, clock: Clock) -> People:
+    """Bound staff and customer records: `clerk = await people.clerk("张三")`, then `await clerk.says(...)`."""
+    return People(wechat, clock.now)

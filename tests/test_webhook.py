@@ -12,8 +12,10 @@ import pytest
 from bot import db
 from bot.app import create_app
 from bot.handlers import router
-from bot.handlers.router import HandlerResult, Turn
+from bot.handlers.commands import Command, CommandTable
+from bot.handlers.turn import Handler, HandlerResult, Turn
 from bot.models import OutboxMessage, OutboxStatus, ProcessedMessage
+from bot.services.roles import EVERYONE
 from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
 from bot.wechat.sandbox import SandboxState
@@ -198,14 +200,17 @@ async def test_same_event_twice_is_processed_once(wechat: WeChatTester) -> None:
     assert await ProcessedMessage.all().count() == 1
 
 
-def teach(monkeypatch: pytest.MonkeyPatch, word: str, handler: router.Handler) -> None:
+def teach(monkeypatch: pytest.MonkeyPatch, word: str, handler: Handler) -> None:
     """Give the router a test command for `word` for the length of one test."""
-    name = f"test:{word}"
-    monkeypatch.setitem(router.COMMANDS, name, handler)
-    monkeypatch.setitem(router.ALIASES, word, name)
+
+    async def run(turn: Turn, arg: str) -> HandlerResult:
+        return await handler(turn)
+
+    command = Command(f"test:{word}", (word,), run, EVERYONE)
+    monkeypatch.setattr(router, "TABLE", CommandTable((command, *router.TABLE.commands)))
 
 
-def _returns(text: str, delay: float = 0.0) -> router.Handler:
+def _returns(text: str, delay: float = 0.0) -> Handler:
     calls: list[int] = []
 
     async def handler(turn: Turn) -> HandlerResult:

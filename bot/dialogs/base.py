@@ -20,6 +20,7 @@ from typing import Any, ClassVar
 
 from bot import replies
 from bot.nlu import is_no, is_yes, normalize
+from bot.services.roles import CUSTOMER, Speaker
 from bot.services.sessions import Session
 from bot.settings import Settings
 
@@ -51,6 +52,7 @@ class DialogTurn:
     settings: Settings
     session: Session
     out: list[str] = field(default_factory=list)
+    speaker: Speaker = CUSTOMER  # staff run dialogs too (新增客户, 派任务, 代客预约)
 
     @property
     def data(self) -> dict[str, Any]:

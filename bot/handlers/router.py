@@ -4,8 +4,6 @@ user's lock with their dialog session, and the session is saved with the turn's 
 from __future__ import annotations
 
 import logging
-import re
-import unicodedata
 from dataclasses import replace
 from datetime import datetime
 
@@ -14,67 +12,34 @@ from tortoise.transactions import in_transaction
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
 from bot.dialogs.base import CONFIRM
-from bot.handlers import appointments
+from bot.handlers import appointments, customers, reports, staff, staff_appointments, tasks
+from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
-from bot.handlers.turn import Handler, HandlerResult, Turn
+from bot.handlers.turn import HandlerResult, SceneHandler, Turn
 from bot.nlu import parse_service, parse_when
-from bot.services import outbox, paging, sessions
+from bot.services import outbox, paging, roles, sessions
+from bot.services.roles import CUSTOMERS, EVERYONE
 from bot.services.sessions import Session
 
 log = logging.getLogger(__name__)
 LOCKS = UserLocks()
 
-# What users type, mapped to commands. Keys are compared after normalising case and full-width forms.
-ALIASES: dict[str, str] = {
-    "帮助": "help",
-    "help": "help",
-    "?": "help",
-    "菜单": "help",
-    "功能": "help",
-    "你好": "hello",
-    "您好": "hello",
-    "hi": "hello",
-    "hello": "hello",
-    "联系门店": "contact",
-    "联系我们": "contact",
-    "人工": "contact",
-    "客服": "contact",
-    "电话": "contact",
-    "地址": "contact",
-    "下一页": "next_page",
-    "更多": "next_page",
-    "预约": "book",
-    "我要预约": "book",
-    "预约保养": "book",
-    "我要保养": "book",
-    "约保养": "book",
-    "订": "book",
-    "book": "book",
-    "我的预约": "my_appointments",
-    "查预约": "my_appointments",
-    "查看预约": "my_appointments",
-}
-# Commands that take an argument: "取消预约 A1024", "改约 2".
-WITH_ARGUMENT = re.compile(r"^(取消预约|改约|改预约)\s*(\S*)$")
+
+async def _help(turn: Turn, arg: str) -> HandlerResult:
+    return HandlerResult("help", TABLE.help(turn.speaker.role))
 
 
-def _normalise(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).strip().strip("。.!！~～").lower()
-
-
-async def _help(turn: Turn) -> HandlerResult:
-    return HandlerResult("help", replies.render("help"))
-
-
-async def _hello(turn: Turn) -> HandlerResult:
+async def _hello(turn: Turn, arg: str) -> HandlerResult:
+    if turn.speaker.is_staff:
+        return HandlerResult("hello", TABLE.help(turn.speaker.role))
     return HandlerResult("hello", replies.render("welcome", **turn.store()))
 
 
-async def _contact(turn: Turn) -> HandlerResult:
+async def _contact(turn: Turn, arg: str) -> HandlerResult:
     return HandlerResult("contact", replies.render("contact", **turn.store()))
 
 
-async def _next_page(turn: Turn) -> HandlerResult:
+async def _next_page(turn: Turn, arg: str) -> HandlerResult:
     page = await paging.next_page(turn.msg.openid, turn.now)
     if page is None:
         return HandlerResult("next_page", replies.render("no_more_pages"))
@@ -85,45 +50,109 @@ async def _next_page(turn: Turn) -> HandlerResult:
 
 
 async def _book(turn: Turn, text: str | None = None, campaign: str | None = None) -> HandlerResult:
-    assert turn.session is not None
     said = turn.msg.content if text is None else text
-    dturn = DialogTurn(turn.msg.openid, said, turn.now, turn.settings, turn.session)
+    dturn = dialog_turn(turn, said)
     await DIALOGS["booking"].begin(dturn, {"campaign": campaign} if campaign else None)
     return HandlerResult("booking", "\n".join(dturn.out))
 
 
-async def _book_command(turn: Turn) -> HandlerResult:
+async def _book_command(turn: Turn, arg: str) -> HandlerResult:
     return await _book(turn)
 
 
-COMMANDS: dict[str, Handler] = {
-    "help": _help,
-    "hello": _hello,
-    "contact": _contact,
-    "next_page": _next_page,
-    "book": _book_command,
-    "my_appointments": appointments.my_appointments,
+async def _my_appointments(turn: Turn, arg: str) -> HandlerResult:
+    return await appointments.my_appointments(turn)
+
+
+# The commands every speaker shares, and a car owner's own; staff commands live in their handler modules.
+CORE_COMMANDS: tuple[Command, ...] = (
+    Command(
+        "book", ("预约", "我要预约", "预约保养", "我要保养", "约保养"), _book_command, CUSTOMERS, "help.book", arg=True
+    ),
+    Command("book_word", ("订", "book"), _book_command, CUSTOMERS),
+    Command(
+        "my_appointments",
+        ("我的预约", "查预约", "查看预约"),
+        _my_appointments,
+        CUSTOMERS,
+        "help.my_appointments",
+        anywhere=True,
+    ),
+    Command(
+        "cancel_appointment",
+        ("取消预约",),
+        appointments.cancel,
+        CUSTOMERS,
+        "help.change_appointment",
+        arg=True,
+        writes=True,
+    ),
+    Command("reschedule", ("改约", "改预约"), appointments.reschedule, CUSTOMERS, arg=True, writes=True),
+    Command(
+        "contact",
+        ("联系门店", "联系我们", "人工", "客服", "电话", "地址"),
+        _contact,
+        EVERYONE,
+        "help.contact",
+        anywhere=True,
+    ),
+    Command("next_page", ("下一页", "更多"), _next_page, EVERYONE, writes=True),
+    Command("hello", ("你好", "您好", "hi", "hello"), _hello, EVERYONE),
+    Command("help", ("帮助", "help", "?", "菜单", "功能"), _help, EVERYONE, "help.help"),
+)
+
+TABLE = CommandTable(
+    CORE_COMMANDS
+    + staff.COMMANDS
+    + customers.COMMANDS
+    + staff_appointments.COMMANDS
+    + tasks.COMMANDS
+    + reports.COMMANDS
+)
+
+# Menu CLICK keys: the same commands as typed words (the role guard applies as for typed words).
+CLICK_KEYS: dict[str, str] = {
+    "BOOK": "book",
+    "MY_APPTS": "my_appointments",
+    "CONTACT": "contact",
+    "HELP": "help",
+    **staff.CLICK_KEYS,
 }
 
-# Menu CLICK keys: the same commands as typed words.
-CLICK_KEYS: dict[str, str] = {"BOOK": "book", "MY_APPTS": "my_appointments", "CONTACT": "contact", "HELP": "help"}
+# QR scene prefixes handled by a module: "bind:<code>" -> staff binding.
+SCENES: dict[str, SceneHandler] = {**staff.SCENES}
+
+
+def dialog_turn(turn: Turn, text: str) -> DialogTurn:
+    assert turn.session is not None
+    return DialogTurn(turn.msg.openid, text, turn.now, turn.settings, turn.session, speaker=turn.speaker)
+
+
+def _refuse(command: Command) -> HandlerResult:
+    return HandlerResult("refused", replies.render(command.refusal))
+
+
+async def _run(turn: Turn, found: Match | Command) -> HandlerResult:
+    if isinstance(found, Command):
+        log.info("refused %s for role %s", found.name, turn.speaker.role.value)
+        return _refuse(found)
+    return await found.command.run(turn, found.arg)
 
 
 async def _text(turn: Turn, text: str) -> HandlerResult:
-    normal = _normalise(text)
-    command = ALIASES.get(normal)
-    if command is not None:
-        return await COMMANDS[command](turn)
-    with_arg = WITH_ARGUMENT.match(normal)
-    if with_arg:
-        verb, arg = with_arg.groups()
-        if verb == "取消预约":
-            return await appointments.cancel(turn, arg)
-        return await appointments.reschedule(turn, arg)
-    if _wants_booking(text, normal, turn):
-        return await _book(turn, text)
+    found = TABLE.find(text, turn.speaker.role)
+    if found is not None:
+        return await _run(turn, found)
     shown = text if len(text) <= 20 else text[:20] + "…"
-    return HandlerResult("unknown", replies.render("unknown", text=shown, help=replies.render("help")))
+    if turn.speaker.is_staff:
+        close = TABLE.suggest(text, turn.speaker.role)
+        if not close:
+            return HandlerResult("unknown", replies.render("staff.unknown_plain", text=shown))
+        lines = "\n".join(replies.render(c.help) for c in close if c.help)
+        return HandlerResult("unknown", replies.render("staff.unknown", text=shown, suggestions=lines))
+    if _wants_booking(text, normalise(text), turn):
+        return await _book(turn, text)
+    return HandlerResult("unknown", replies.render("unknown", text=shown, help=TABLE.help(turn.speaker.role)))
 
 
 # Words that show a day mentioned in passing is about coming to the store ("明天能过去吗").
@@ -152,6 +181,10 @@ def _booking_scene(key: str) -> tuple[bool, str | None]:
 async def _stateful_event(turn: Turn) -> HandlerResult:
     msg = turn.msg
     if msg.event in ("subscribe", "scan"):
+        prefix, _, value = msg.event_key.partition(":")
+        scene = SCENES.get(prefix) if value else None
+        if scene is not None:
+            return await scene(turn, value)
         books, campaign = _booking_scene(msg.event_key)
         greeting = replies.render("welcome" if msg.event == "subscribe" else "scan_known", **turn.store())
         if not books:
@@ -161,10 +194,12 @@ async def _stateful_event(turn: Turn) -> HandlerResult:
         started = await _book(turn, "", campaign)
         first = greeting if msg.event == "subscribe" else ""
         return HandlerResult(msg.event, "\n\n".join(t for t in (first, started.text) if t))
-    command = CLICK_KEYS.get(msg.event_key)
+    command = TABLE.by_name.get(CLICK_KEYS.get(msg.event_key, ""))
     if command is None:
-        return HandlerResult("click", replies.render("help"))
-    return await COMMANDS[command](turn)
+        return HandlerResult("click", TABLE.help(turn.speaker.role))
+    if turn.speaker.role not in command.roles:
+        return _refuse(command)
+    return await command.run(turn, "")
 
 
 async def _stateless_event(turn: Turn) -> HandlerResult:
@@ -188,7 +223,7 @@ async def _route(turn: Turn) -> HandlerResult:
     if turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
         result = await _stateful_event(turn)
     elif session.active:
-        dturn = DialogTurn(turn.msg.openid, turn.msg.content, turn.now, turn.settings, session)
+        dturn = dialog_turn(turn, turn.msg.content)
         await DIALOGS[session.dialog].handle(dturn)
         result = HandlerResult(DIALOGS[session.dialog].name if session.active else "dialog", "\n".join(dturn.out))
     else:
@@ -198,18 +233,17 @@ async def _route(turn: Turn) -> HandlerResult:
     return result
 
 
-# Informational commands answer the same whatever the user is doing: they read no session and leave an open
-# dialog untouched ("联系门店" in the middle of booking gives the phone number, then booking goes on).
-ANSWERED_ANYWHERE = frozenset({"contact", "my_appointments"})
-
-
-def _answered_anywhere(turn: Turn) -> Handler | None:
+def _called(turn: Turn) -> Match | Command | None:
+    """The command a text message or menu click calls (or a `Command` the speaker may not use)."""
     msg = turn.msg
-    if msg.is_event:
-        command = CLICK_KEYS.get(msg.event_key) if msg.event == "click" else None
-    else:
-        command = ALIASES.get(_normalise(msg.content))
-    return COMMANDS[command] if command in ANSWERED_ANYWHERE else None
+    if not msg.is_event:
+        return TABLE.find(msg.content, turn.speaker.role)
+    if msg.event != "click":
+        return None
+    command = TABLE.by_name.get(CLICK_KEYS.get(msg.event_key, ""))
+    if command is None or turn.speaker.role not in command.roles:
+        return command
+    return Match(command, "")
 
 
 class _Conflict(Exception):
@@ -234,14 +268,17 @@ async def dispatch(turn: Turn) -> HandlerResult:
         if kind is None:
             return HandlerResult("unsupported")
         return HandlerResult("media", replies.render("media_received", kind=kind))
-    anywhere = _answered_anywhere(turn)
-    if anywhere is not None:  # informational: no session needed, and an open dialog stays as it was
-        return await anywhere(turn)
+    turn = replace(turn, speaker=await roles.speaker_of(msg.openid))
+    called = _called(turn)
+    # Informational commands answer the same whatever the user is doing: they read no session and leave an
+    # open dialog untouched ("联系门店" in the middle of booking gives the phone number, then booking goes on).
+    if isinstance(called, Match) and called.command.anywhere:
+        return await called.command.run(turn, called.arg)
     async with LOCKS.hold(msg.openid):
         for attempt in range(2):
             session = await sessions.load(msg.openid, fresh=attempt > 0)
             try:
-                if _writes_business_data(turn, session):
+                if _writes_business_data(turn, session, called):
                     async with in_transaction():
                         return await _turn(turn, session)
                 return await _turn(turn, session)
@@ -261,13 +298,11 @@ async def _turn(turn: Turn, session: Session) -> HandlerResult:
     return result
 
 
-def _writes_business_data(turn: Turn, session: Session) -> bool:
-    """Whether the turn may write more than its session: confirming a booking or a move, cancelling, paging.
-    Then those writes and the session save commit together, and a lost compare-and-set rolls them back
-    before the turn reruns. Every other turn writes at most the session: one version-guarded statement."""
+def _writes_business_data(turn: Turn, session: Session, called: Match | Command | None) -> bool:
+    """Whether the turn may write more than its session: a dialog's confirm step, or a command that writes
+    (cancelling, paging, 到店, 跟进 ...). Then those writes and the session save commit together, and a lost
+    compare-and-set rolls them back before the turn reruns. Every other turn writes at most the session:
+    one version-guarded statement."""
     if session.step == CONFIRM and not session.expired(turn.now):
         return True
-    if turn.msg.is_event:
-        return False
-    normal = _normalise(turn.msg.content)
-    return WITH_ARGUMENT.match(normal) is not None or ALIASES.get(normal) == "next_page"
+    return isinstance(called, Match) and called.command.writes

@@ -6,6 +6,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from bot.services.roles import CUSTOMER, Speaker
 from bot.services.sessions import Session
 from bot.settings import Settings
 from bot.wechat.messages import InboundMessage
@@ -19,6 +20,7 @@ class Turn:
     now: datetime
     settings: Settings
     session: Session | None = None  # loaded after the user's lock is taken; None for stateless events
+    speaker: Speaker = CUSTOMER  # resolved by the router once per turn
 
     def store(self) -> dict[str, str]:
         s = self.settings
@@ -29,6 +31,12 @@ class Turn:
 class HandlerResult:
     handler: str
     text: str | None = None  # None: nothing to say (WeChat gets "success")
+    # A list cut into pages by the handler (5 customers a page): `text` is ignored and the first page is
+    # the reply; the rest wait for "下一页". Without it, a long `text` is cut by size.
+    pages: tuple[str, ...] = ()
 
 
 Handler = Callable[[Turn], Awaitable[HandlerResult]]
+
+# A QR scene handler ("bind:<code>"): the turn and the value after the scene's prefix.
+SceneHandler = Callable[[Turn, str], Awaitable[HandlerResult]]

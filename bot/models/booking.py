@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.models import Model
+
+
+def reverse(text: str | None) -> str | None:
+    """The text reversed, for suffix lookups ("尾号5678", plate digits) as prefix lookups on an index."""
+    return text[::-1] if text else None
 
 
 class ServiceKind(Model):
@@ -96,35 +103,65 @@ class Staff(Model):
     """A dealership employee; `openid` is set once they bind their WeChat account."""
 
     id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=32)
+    name = fields.CharField(max_length=32, db_index=True)
     mobile = fields.CharField(max_length=11, db_index=True)
+    employee_no = fields.CharField(max_length=16, null=True, unique=True)
     role = fields.CharEnumField(StaffRole, max_length=16, default=StaffRole.CLERK)
     active = fields.BooleanField(default=True)
     openid = fields.CharField(max_length=64, null=True, unique=True)
+    bound_at = fields.DatetimeField(null=True)
+    deactivated_at = fields.DatetimeField(null=True)
+    # Whether WeChat has this openid under the staff user tag (the staff menu); kept in step by the menu sync.
+    tagged = fields.BooleanField(default=False)
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "staff"
 
 
+class CustomerSource(StrEnum):
+    WECHAT = "wechat"  # created by the customer's own first booking
+    CLERK = "clerk"  # 新增客户 in the chat
+    IMPORT = "import"  # customers import
+
+
 class Customer(Model):
-    """A car owner: created by the dealership or on a first booking; `openid` links their WeChat account."""
+    """A car owner: created by the dealership or on a first booking; `openid` links their WeChat account.
+
+    `mobile_rev` is the mobile reversed, so "尾号5678" is a prefix lookup on an index like any other."""
 
     id = fields.IntField(primary_key=True)
-    name = fields.CharField(max_length=32, default="")
+    name = fields.CharField(max_length=32, default="", db_index=True)
     mobile = fields.CharField(max_length=11, null=True, db_index=True)
+    mobile_rev = fields.CharField(max_length=11, null=True, db_index=True)
     openid = fields.CharField(max_length=64, null=True, unique=True)
     owner: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
         "models.Staff", related_name="customers", null=True, on_delete=fields.SET_NULL
     )
     owner_id: int | None
+    source = fields.CharEnumField(CustomerSource, max_length=8, default=CustomerSource.WECHAT)
+    note = fields.CharField(max_length=200, default="")
     created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(null=True)
 
     vehicles: fields.ReverseRelation[Vehicle]
     appointments: fields.ReverseRelation[Appointment]
 
     class Meta:
         table = "customer"
+
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """Keep `mobile_rev` in step (bulk inserts and `.update(mobile=...)` must set it themselves)."""
+        self.mobile_rev = reverse(self.mobile)
+        if update_fields is not None and "mobile" in update_fields:
+            update_fields = [*update_fields, "mobile_rev"]
+        await super().save(using_db, update_fields, force_create, force_update)
 
 
 class Vehicle(Model):
@@ -136,12 +173,33 @@ class Vehicle(Model):
     )
     customer_id: int
     plate = fields.CharField(max_length=10, unique=True)
+    # The plate reversed: "its last digits" is a prefix lookup on this index.
+    plate_rev = fields.CharField(max_length=10, null=True, db_index=True)
     model = fields.CharField(max_length=64, null=True)
     vin = fields.CharField(max_length=17, null=True, unique=True)
+    purchase_date = fields.DateField(null=True)
+    # The latest odometer reading and when it was taken (every reading is kept in `mileage_reading`).
+    mileage = fields.IntField(null=True)
+    mileage_at = fields.DatetimeField(null=True)
+    last_service_at = fields.DatetimeField(null=True)
+    last_service = fields.CharField(max_length=32, null=True)
     created_at = fields.DatetimeField()
 
     class Meta:
         table = "vehicle"
+
+    async def save(
+        self,
+        using_db: BaseDBAsyncClient | None = None,
+        update_fields: Iterable[str] | None = None,
+        force_create: bool = False,
+        force_update: bool = False,
+    ) -> None:
+        """Keep `plate_rev` in step (bulk inserts and `.update(plate=...)` must set it themselves)."""
+        self.plate_rev = reverse(self.plate)
+        if update_fields is not None and "plate" in update_fields:
+            update_fields = [*update_fields, "plate_rev"]
+        await super().save(using_db, update_fields, force_create, force_update)
 
 
 class AppointmentStatus(StrEnum):
@@ -180,13 +238,24 @@ class Appointment(Model):
     end_at = fields.DatetimeField()
     status = fields.CharEnumField(AppointmentStatus, max_length=16, default=AppointmentStatus.BOOKED)
     source = fields.CharEnumField(BookingSource, max_length=8, default=BookingSource.SELF)
+    # The clerk who booked it for the customer (代客预约); None when the customer booked it.
+    booked_by: fields.ForeignKeyNullableRelation[Staff] = fields.ForeignKeyField(
+        "models.Staff", related_name="booked_appointments", null=True, on_delete=fields.SET_NULL
+    )
+    booked_by_id: int | None
     campaign = fields.CharField(max_length=64, null=True)
     # Bumped by every reschedule, so each change gets its own notification dedupe key.
     changes = fields.IntField(default=0)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField()
     cancelled_at = fields.DatetimeField(null=True)
+    checked_in_at = fields.DatetimeField(null=True)
+    completed_at = fields.DatetimeField(null=True)
+    no_show_at = fields.DatetimeField(null=True)
+    # What the clerk recorded when the visit was completed (完成 A1024 里程 32000 换了刹车片).
+    mileage = fields.IntField(null=True)
+    note = fields.CharField(max_length=200, default="")
 
     class Meta:
         table = "appointment"
-        indexes = (("customer_id", "status", "start_at"),)
+        indexes = (("customer_id", "status", "start_at"), ("status", "start_at"))

@@ -13,6 +13,7 @@ from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from bot.models import Appointment, Customer, Staff, StaffRole, Vehicle
+from bot.models.booking import reverse
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
 from bot.services.outbox import atomic, insert_unless_taken, placeholder
@@ -105,7 +106,9 @@ async def _link(openid: str, name: str, mobile: str, vehicle: Vehicle | None, no
             await record.refresh_from_db()
             await _complete(record, name, mobile)
             return record
-    customer = Customer(openid=openid, name=name, mobile=mobile, created_at=now.astimezone(UTC))
+    customer = Customer(
+        openid=openid, name=name, mobile=mobile, mobile_rev=reverse(mobile), created_at=now.astimezone(UTC)
+    )
     if await insert_unless_taken(customer, "openid"):
         return customer
     # The same user's other message linked them first (a second worker, no shared lock).
@@ -114,11 +117,12 @@ async def _link(openid: str, name: str, mobile: str, vehicle: Vehicle | None, no
 
 async def _complete(customer: Customer, name: str, mobile: str) -> None:
     """Fill in what the record lacks; a known name or mobile is kept (the store's data wins)."""
-    updates = {}
+    updates: dict[str, str | None] = {}
     if not customer.name and name:
         updates["name"] = name
     if customer.mobile is None:
         updates["mobile"] = mobile
+        updates["mobile_rev"] = reverse(mobile)
     if updates:
         await Customer.filter(id=customer.id).update(**updates)
         for field, value in updates.items():
@@ -132,7 +136,7 @@ def _same_person(record: Customer, mobile: str | None) -> bool:
 
 async def _attach(customer: Customer, plate: str, vehicle: Vehicle | None, now: datetime) -> Vehicle:
     if vehicle is None:
-        new = Vehicle(customer_id=customer.id, plate=plate, created_at=now.astimezone(UTC))
+        new = Vehicle(customer_id=customer.id, plate=plate, plate_rev=reverse(plate), created_at=now.astimezone(UTC))
         if await insert_unless_taken(new, "plate"):
             return new
         # Registered a moment ago by someone else's booking.

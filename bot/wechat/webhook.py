@@ -251,9 +251,9 @@ class Webhook:
             run.waiter.set_result(reply)
 
     async def _render(self, msg: InboundMessage, result: HandlerResult, now: datetime) -> bytes | None:
-        if not result.text:
+        pages = _pages(result)
+        if not pages:
             return None
-        pages = paginate(result.text)
         text = pages[0]
         if len(pages) > 1:
             await paging.keep_rest(msg.openid, pages, now)
@@ -262,10 +262,8 @@ class Webhook:
 
     async def _deliver_late(self, msg: InboundMessage, result: HandlerResult) -> None:
         """The handler outlived the reply budget: its reply goes out as customer-service messages."""
-        if not result.text:
-            return
         now = self.now()
-        for i, page in enumerate(paginate(result.text)):
+        for i, page in enumerate(_pages(result)):
             await outbox.enqueue_text(msg.openid, page, now=now, dedupe_key=f"late:{msg.dedupe_key}:{i}")
         if self.outbox_wakeup is not None:
             self.outbox_wakeup.set()
@@ -283,3 +281,10 @@ class Webhook:
 
     async def prune(self) -> int:
         return await dedupe.prune(self.now(), timedelta(seconds=self.settings.dedupe_retention_s))
+
+
+def _pages(result: HandlerResult) -> list[str]:
+    """The reply cut into pages: as the handler cut it, else by WeChat's size limit; [] for no reply."""
+    if result.pages:
+        return [piece for page in result.pages for piece in paginate(page)]
+    return paginate(result.text) if result.text else []

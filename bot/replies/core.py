@@ -1,8 +1,4 @@
-"""Every sentence a user reads, in one place: keys map to concise zh-CN text with named {params}."""
-
-from __future__ import annotations
-
-from typing import Any
+"""Replies every user may see: welcome, help, errors, dialogs, booking and a customer's own appointments."""
 
 REPLIES: dict[str, str] = {
     "welcome": (
@@ -14,14 +10,20 @@ REPLIES: dict[str, str] = {
         "回复“帮助”查看全部功能，回复“人工”联系服务顾问。"
     ),
     "welcome_back": "欢迎回来！回复“帮助”查看可以做的事。",
-    "help": (
-        "您可以回复：\n"
-        "· 预约 —— 预约到店服务，例如“明天下午3点 粤A12345 保养”\n"
-        "· 我的预约 —— 查看已有预约\n"
-        "· 改约 / 取消预约 —— 例如“改约 1”“取消预约 A1024”\n"
-        "· 联系门店 —— 门店地址和电话\n"
-        "· 帮助 —— 查看本说明"
-    ),
+    # 帮助 lists exactly the commands the speaker may use (bot.handlers.commands), one example each.
+    "help.customer": "您可以回复：\n{commands}",
+    "help.clerk": "您好，顾问！您可以回复：\n{commands}",
+    "help.manager": "您好，店长！您可以回复：\n{commands}",
+    "help.book": "· 预约 —— 预约到店服务，例如“明天下午3点 粤A12345 保养”",
+    "help.my_appointments": "· 我的预约 —— 查看已有预约",
+    "help.change_appointment": "· 改约 / 取消预约 —— 例如“改约 1”“取消预约 A1024”",
+    "help.contact": "· 联系门店 —— 门店地址和电话",
+    "help.help": "· 帮助 —— 查看本说明",
+    "roles.managers_only": "该功能仅限店长使用。回复“帮助”查看您可以使用的功能。",
+    "roles.staff_only": "该功能仅限门店员工使用。回复“帮助”查看您可以使用的功能。",
+    "roles.customers_only": "该功能供车主使用。回复“帮助”查看您可以使用的员工功能。",
+    "staff.unknown": "没有看懂“{text}”。您是不是想用：\n{suggestions}\n回复“帮助”查看全部功能。",
+    "staff.unknown_plain": "没有看懂“{text}”。回复“帮助”查看您可以使用的功能。",
     "unknown": "抱歉，我没有看懂“{text}”。\n{help}",
     "voice_unrecognized": "抱歉，没能听清您的语音，请直接打字告诉我。",
     "media_received": "已收到您发来的{kind}。目前我只能读懂文字，请用文字告诉我您需要什么。",
@@ -97,16 +99,3 @@ REPLIES: dict[str, str] = {
     ),
     "reschedule.done": "改约成功！预约号 {reference}，新时间 {when}。地址：{address}，电话：{phone}。",
 }
-
-MEDIA_KINDS: dict[str, str] = {
-    "image": "图片",
-    "video": "视频",
-    "shortvideo": "小视频",
-    "link": "链接",
-    "file": "文件",
-}
-
-
-def render(key: str, /, **params: Any) -> str:
-    """The text for `key` with its params filled in; a missing key or param is a bug and raises."""
-    return REPLIES[key].format(**params)

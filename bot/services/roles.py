@@ -1,0 +1,80 @@
+"""Who is speaking: a customer, or a bound and active clerk or manager, resolved once per turn by openid."""
+
+# Every message needs the speaker's role, and the staff table is small: each worker keeps the whole
+# openid -> role map and reloads it at most every few seconds. A change made in this worker (binding,
+# deactivation, role change) calls `invalidate()` and takes effect at once; another worker sees it within
+# `TTL` seconds.
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Final
+
+from bot.models import Staff, StaffRole
+
+
+class Role(StrEnum):
+    CUSTOMER = "customer"
+    CLERK = "clerk"
+    MANAGER = "manager"
+
+
+EVERYONE: Final = frozenset(Role)
+CUSTOMERS: Final = frozenset({Role.CUSTOMER})
+STAFF: Final = frozenset({Role.CLERK, Role.MANAGER})
+MANAGERS: Final = frozenset({Role.MANAGER})
+
+
+@dataclass(frozen=True, slots=True)
+class Speaker:
+    """The person behind an openid: a customer, or a staff member with their staff id and name."""
+
+    role: Role = Role.CUSTOMER
+    staff_id: int | None = None
+    name: str = ""
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in STAFF
+
+    @property
+    def is_manager(self) -> bool:
+        return self.role is Role.MANAGER
+
+
+CUSTOMER: Final = Speaker()
+TTL: Final = 5.0
+
+_cache: dict[str, Speaker] = {}
+_loaded_at = float("-inf")
+_lock = asyncio.Lock()
+
+
+async def speaker_of(openid: str) -> Speaker:
+    """The speaker for `openid`: staff only while bound and active, everyone else a customer."""
+    if time.monotonic() - _loaded_at > TTL:
+        await _reload()
+    return _cache.get(openid, CUSTOMER)
+
+
+def invalidate() -> None:
+    """Forget the map so the next message reads the staff table again (call after any staff change)."""
+    global _loaded_at
+    _loaded_at = float("-inf")
+
+
+async def _reload() -> None:
+    global _cache, _loaded_at
+    async with _lock:
+        if time.monotonic() - _loaded_at <= TTL:
+            return  # another message reloaded it while this one waited
+        started = time.monotonic()
+        rows = await Staff.filter(active=True, openid__isnull=False).values_list("openid", "id", "name", "role")
+        _cache = {
+            openid: Speaker(Role.MANAGER if role == StaffRole.MANAGER else Role.CLERK, staff_id, name)
+            for openid, staff_id, name, role in rows
+        }
+        _loaded_at = started
