@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.replies import core
+from bot.replies import core, customers, reports, staff, tasks, visits
 
 MEDIA_KINDS: dict[str, str] = {
     "image": "图片",
@@ -28,7 +28,9 @@ def _merge(*parts: dict[str, str]) -> dict[str, str]:
     return merged
 
 
-REPLIES: dict[str, str] = _merge(core.REPLIES)
+REPLIES: dict[str, str] = _merge(
+    core.REPLIES, staff.REPLIES, customers.REPLIES, visits.REPLIES, tasks.REPLIES, reports.REPLIES
+)
 
 
 def render(key: str, /, **params: Any) -> str:

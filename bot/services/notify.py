@@ -69,6 +69,10 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
             "time5": "time",
         },
     ),
+    "task_assigned": TemplateSpec(
+        "TPL_TASK_ASSIGNED",
+        {"thing1": "task", "time2": "due", "thing3": "customer", "thing4": "assigner"},
+    ),
     "appointment_changed_staff": TemplateSpec(
         "TPL_APPT_CHANGED_STAFF",
         {

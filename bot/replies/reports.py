@@ -1,0 +1,3 @@
+"""Replies for managers' reports."""
+
+REPLIES: dict[str, str] = {}

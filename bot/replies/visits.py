@@ -1,0 +1,3 @@
+"""Replies for staff working with appointments: day lists, 代客预约, check-in, completion, no-shows."""
+
+REPLIES: dict[str, str] = {}
