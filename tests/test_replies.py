@@ -6,7 +6,7 @@ from pathlib import Path
 
 from bot.replies import REPLIES, render
 
-USES = re.compile(r"""(?:render|say)\(\s*(?:f?)["']([a-z_]+\.[a-z_]+|[a-z_]+)["']""")
+USES = re.compile(r"""(?:replies\.render|say)\(\s*(?:f?)["']([a-z_]+\.[a-z_]+|[a-z_]+)["']""")
 
 
 def test_every_key_used_in_the_code_exists() -> None:
