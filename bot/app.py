@@ -100,6 +100,7 @@ async def _wechat_client(app: web.Application) -> AsyncIterator[None]:
         dispatcher = OutboxDispatcher(client, clock=app[WEBHOOK].clock, poll_interval=settings.outbox_poll_interval)
         app[DISPATCHER] = dispatcher
         app[WEBHOOK].outbox_wakeup = dispatcher.wakeup
+        app[WEBHOOK].api = client
         yield
     await store.aclose()
 

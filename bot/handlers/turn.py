@@ -9,6 +9,7 @@ from datetime import datetime
 from bot.services.roles import CUSTOMER, Speaker
 from bot.services.sessions import Session
 from bot.settings import Settings
+from bot.wechat.api import WeChatClient
 from bot.wechat.messages import InboundMessage
 
 
@@ -21,6 +22,9 @@ class Turn:
     settings: Settings
     session: Session | None = None  # loaded after the user's lock is taken; None for stateless events
     speaker: Speaker = CUSTOMER  # resolved by the router once per turn
+    # The WeChat API client, for the few turns that must call WeChat before replying (a binding QR code);
+    # None where no client runs (unit tests of handlers). Notifications go through the outbox instead.
+    api: WeChatClient | None = None
 
     def store(self) -> dict[str, str]:
         s = self.settings

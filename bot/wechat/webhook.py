@@ -28,6 +28,7 @@ from bot.handlers import HandlerResult, Turn, dispatch
 from bot.services import dedupe, outbox, paging
 from bot.settings import Settings
 from bot.wechat import crypto
+from bot.wechat.api import WeChatClient
 from bot.wechat.messages import (
     InboundMessage,
     MalformedMessage,
@@ -79,6 +80,7 @@ class Webhook:
     _tasks: set[asyncio.Task[None]] = field(init=False, default_factory=set)
     _recent: dedupe.RecentMessages = field(init=False, default_factory=dedupe.RecentMessages)
     outbox_wakeup: asyncio.Event | None = None
+    api: WeChatClient | None = None  # for handlers that call WeChat in the turn (a binding QR code)
 
     def __post_init__(self) -> None:
         s = self.settings
@@ -229,7 +231,7 @@ class Webhook:
         key = msg.dedupe_key
         now = run.received_at
         try:
-            result: HandlerResult = await dispatch(Turn(msg=msg, now=now, settings=self.settings))
+            result: HandlerResult = await dispatch(Turn(msg=msg, now=now, settings=self.settings, api=self.api))
             run.handler = result.handler
             if run.late:
                 await self._deliver_late(msg, result)
