@@ -128,7 +128,7 @@ class CommandTable:
                 if score > scored.get(command.name, (0.0, command))[0]:
                     scored[command.name] = (score, command)
         ranked = sorted(scored.values(), key=lambda item: -item[0])
-        return [command for score, command in ranked[:limit] if score >= 0.4]
+        return [command for score, command in ranked[:limit] if score >= 0.6]
 
 
 def _after(text: str, letters: int) -> str:
