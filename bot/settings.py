@@ -22,6 +22,8 @@ DEFAULT_STORE_ADDRESS = "广州市天河区车城路 8 号"
 DEFAULT_STORE_PHONE = "020-88886666"
 DEFAULT_STORE_HOURS = "每天 08:30-18:00"
 REAL_API_BASE = "https://api.weixin.qq.com"
+# Longer than a day would leave a missed visit showing as booked on the next day's list.
+MAX_NO_SHOW_AFTER_MINUTES = 24 * 60
 
 
 class SettingsError(ValueError):
@@ -58,6 +60,9 @@ class Settings:
     dedupe_retention_s: int = 86400
     outbox_poll_interval: float = 1.0
     run_background_tasks: bool = True
+    # An appointment still not checked in this many minutes after its start is marked no-show and its
+    # owner clerk gets a task to call the customer (BOT_NO_SHOW_AFTER_MINUTES).
+    no_show_after_minutes: int = 60
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -111,6 +116,14 @@ class Settings:
             max_age = int(get("BOT_MAX_MESSAGE_AGE") or 300)
         except ValueError as exc:
             raise SettingsError(f"BOT_PORT and BOT_MAX_MESSAGE_AGE must be integers: {exc}") from exc
+        try:
+            no_show_after = int(get("BOT_NO_SHOW_AFTER_MINUTES") or 60)
+        except ValueError as exc:
+            raise SettingsError(f"BOT_NO_SHOW_AFTER_MINUTES must be an integer: {exc}") from exc
+        if not 1 <= no_show_after <= MAX_NO_SHOW_AFTER_MINUTES:
+            raise SettingsError(
+                f"BOT_NO_SHOW_AFTER_MINUTES must be between 1 and {MAX_NO_SHOW_AFTER_MINUTES}, not {no_show_after}"
+            )
         return cls(
             database_url=get("BOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
             host=get("BOT_HOST") or "127.0.0.1",
@@ -131,4 +144,5 @@ class Settings:
             store_address=get("BOT_STORE_ADDRESS") or DEFAULT_STORE_ADDRESS,
             store_phone=get("BOT_STORE_PHONE") or DEFAULT_STORE_PHONE,
             store_hours=get("BOT_STORE_HOURS") or DEFAULT_STORE_HOURS,
+            no_show_after_minutes=no_show_after,
         )

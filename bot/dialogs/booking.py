@@ -11,7 +11,7 @@ from typing import Any, ClassVar
 
 from bot import replies
 from bot.dialogs.base import CONFIRM, GLOBAL_WORDS, Dialog, DialogTurn, Step
-from bot.models import Appointment
+from bot.models import Appointment, BookingSource
 from bot.nlu import (
     SERVICE_TYPES,
     ServiceType,
@@ -25,7 +25,8 @@ from bot.nlu import (
 )
 from bot.nlu.phone import mask_mobile
 from bot.nlu.service import pick_service
-from bot.services import booking, customers, schedule
+from bot.services import booking, customers, schedule, visits
+from bot.services.schedule import Source
 
 SERVICES_BY_CODE = {s.code: s for s in SERVICE_TYPES}
 DAY_PARTS: dict[str, schedule.DayPart] = {
@@ -125,7 +126,11 @@ class BookingDialog(Dialog):
     """预约: a customer books a service visit; slots come from any message, in any order."""
 
     name = "booking"
-    steps = (
+    # Whose rules apply: customers book the online share of a slot and online services only.
+    source: ClassVar[Source] = BookingSource.SELF
+    vehicle_ask: ClassVar[str] = "booking.ask_vehicle"
+    vehicle_retry: ClassVar[str] = "booking.retry_vehicle"
+    steps: ClassVar[tuple[Step, ...]] = (
         Step("plate", ask="booking.ask_plate", retry="booking.retry_plate", parse=read_plate),
         Step("service", ask="booking.ask_service", retry="booking.retry_service", parse=read_service),
         Step("when", ask="booking.ask_when", retry="booking.retry_when", parse=read_when),
@@ -168,18 +173,19 @@ class BookingDialog(Dialog):
         step = self.pending(turn)
         if step is not None and step.slot == "plate" and turn.data.get("vehicles"):
             turn.session.step = "plate"
-            turn.say("booking.ask_vehicle", menu=numbered(turn.data["vehicles"]))
+            turn.say(self.vehicle_ask, menu=numbered(turn.data["vehicles"]))
             return
         if step is not None and step.slot == "when" and turn.data.get("day") and not turn.data.get("choices"):
             service = turn.data.get("service") or "maintenance"
-            await offer_day(turn, service, date.fromisoformat(turn.data["day"]), turn.data.get("part"))
+            day = date.fromisoformat(turn.data["day"])
+            await offer_day(turn, service, day, turn.data.get("part"), source=self.source)
             return
         await super().advance(turn)
 
     def miss(self, turn: DialogTurn, step: Step | None) -> None:
         if step is not None and step.slot == "plate" and turn.data.get("vehicles"):
             turn.session.misses += 1
-            turn.say("booking.retry_vehicle", menu=numbered(turn.data["vehicles"]))
+            turn.say(self.vehicle_retry, menu=numbered(turn.data["vehicles"]))
             return
         super().miss(turn, step)
 
@@ -192,7 +198,7 @@ class BookingDialog(Dialog):
             # A day before we know the service: keep it, and offer its times once we get to the time step.
             turn.data["day"], turn.data["part"] = value["day"], value.get("part")
             return True
-        return await take_time(turn, turn.data.get("service") or "maintenance", value)
+        return await take_time(turn, turn.data.get("service") or "maintenance", value, source=self.source)
 
     def summary(self, turn: DialogTurn) -> str:
         d = turn.data
@@ -256,12 +262,12 @@ def say_overlap(turn: DialogTurn, existing: Appointment) -> None:
     turn.say("booking.overlap", when=when_text(turn, existing.start_at), reference=existing.reference)
 
 
-async def take_time(turn: DialogTurn, service: str, value: Any) -> bool:
+async def take_time(turn: DialogTurn, service: str, value: Any, *, source: Source = BookingSource.SELF) -> bool:
     """Take a time the customer gave for `service` if it can be booked; otherwise offer open times."""
     if isinstance(value, dict):
-        return await offer_day(turn, service, date.fromisoformat(value["day"]), value.get("part"))
+        return await offer_day(turn, service, date.fromisoformat(value["day"]), value.get("part"), source=source)
     start = datetime.fromisoformat(value)
-    check = await schedule.check(service, start, turn.now)
+    check = await schedule.check(service, start, turn.now, source=source)
     if check.ok:
         turn.data["when"] = start.isoformat()
         turn.data.pop("choices", None)
@@ -271,9 +277,16 @@ async def take_time(turn: DialogTurn, service: str, value: Any) -> bool:
     return False
 
 
-async def offer_day(turn: DialogTurn, service: str, day: date, part: schedule.DayPart | None) -> bool:
+async def offer_day(
+    turn: DialogTurn,
+    service: str,
+    day: date,
+    part: schedule.DayPart | None,
+    *,
+    source: Source = BookingSource.SELF,
+) -> bool:
     """A day without a time: show that day's (or day part's) open times, or the nearest ones if it is full."""
-    starts = await schedule.open_slots(service, day, turn.now, part=part)
+    starts = await schedule.open_slots(service, day, turn.now, part=part, source=source)
     turn.session.step = "when"
     if starts:
         shown = _spread(starts, MAX_CHOICES)
@@ -282,7 +295,7 @@ async def offer_day(turn: DialogTurn, service: str, day: date, part: schedule.Da
         turn.say("booking.ask_time_of_day", day=day_text(day), menu=time_choices(turn, shown, with_day=False))
         return False
     around = datetime.combine(day, datetime.min.time(), tzinfo=turn.settings.tz).replace(hour=10)
-    alternatives = await schedule.nearest_open(service, max(around, turn.now), turn.now)
+    alternatives = await schedule.nearest_open(service, max(around, turn.now), turn.now, source=source)
     turn.data["choices"] = [dt.isoformat() for dt in alternatives]
     turn.data.pop("day", None)
     if alternatives:
@@ -317,3 +330,114 @@ def _spread(starts: list[datetime], limit: int) -> list[datetime]:
         return starts
     step = len(starts) / limit
     return [starts[int(i * step)] for i in range(limit)]
+
+
+class ClerkBookingDialog(BookingDialog):
+    """代客预约: a clerk books for a customer chosen before the dialog starts (preset `customer_id`).
+
+    The clerk's own session runs it. The customer's vehicles are the vehicle menu and a new plate is added
+    to that customer; no name or mobile is asked; clerks' rules apply (the whole slot capacity, services
+    not bookable online). The customer still gets the "appointment confirmed" template when on WeChat.
+    """
+
+    name = "book_for_customer"
+    source = BookingSource.CLERK
+    vehicle_ask = "visits.book_ask_vehicle"
+    vehicle_retry = "visits.book_retry_vehicle"
+    steps: ClassVar[tuple[Step, ...]] = (
+        Step("plate", ask="visits.book_ask_plate", retry="booking.retry_plate", parse=read_plate),
+        Step("service", ask="booking.ask_service", retry="booking.retry_service", parse=read_service),
+        Step("when", ask="visits.book_ask_when", retry="booking.retry_when", parse=read_when),
+    )
+    kept_on_restart = frozenset({"customer_id"})
+    edits: ClassVar[dict[str, str]] = {
+        word: slot for word, slot in BookingDialog.edits.items() if slot in ("plate", "service", "when")
+    }
+
+    async def prepare(self, turn: DialogTurn) -> None:
+        found = await visits.customer_for_booking(turn.data["customer_id"])
+        if found is None:
+            self.end(turn)
+            turn.say("visits.book_gone")
+            return
+        customer, vehicles = found
+        turn.data["menu"] = [kind.code for kind in await schedule.bookable_services(source=self.source)]
+        turn.data["customer"] = customer.name or replies.render("visits.unnamed")
+        turn.data["masked_mobile"] = (
+            mask_mobile(customer.mobile) if customer.mobile else replies.render("visits.no_mobile")
+        )
+        plates = [v.plate for v in vehicles]
+        if len(plates) == 1:
+            turn.data["plate"] = plates[0]
+        elif plates:
+            turn.data["vehicles"] = plates
+        turn.say("visits.book_start", customer=turn.data["customer"], mobile=turn.data["masked_mobile"])
+
+    def summary(self, turn: DialogTurn) -> str:
+        d = turn.data
+        return replies.render(
+            "visits.book_confirm",
+            customer=d["customer"],
+            mobile=d["masked_mobile"],
+            plate=d["plate"],
+            service=SERVICES_BY_CODE[d["service"]].name,
+            when=when_text(turn, datetime.fromisoformat(d["when"])),
+        )
+
+    async def finish(self, turn: DialogTurn) -> None:
+        d = turn.data
+        # The command table let a clerk start this; one deactivated since then is a customer again and must
+        # not book in the store's name from a dialog left open.
+        if turn.speaker.staff_id is None:
+            self.end(turn)
+            turn.say("roles.staff_only")
+            return
+        try:
+            appointment, customer, vehicle = await visits.book_for_customer(
+                d["customer_id"],
+                d["plate"],
+                d["service"],
+                datetime.fromisoformat(d["when"]),
+                turn.now,
+                clerk_id=turn.speaker.staff_id,
+            )
+        except LookupError:
+            self.end(turn)
+            turn.say("visits.book_gone")
+            return
+        except customers.PlateTaken:
+            plate = d.pop("plate")
+            turn.session.step = "plate"
+            turn.say("visits.book_plate_taken", plate=plate)
+            return
+        except booking.SlotUnavailable as exc:
+            d.pop("when", None)
+            refuse_time(turn, exc.check)
+            return
+        except booking.Overlap as exc:
+            self.end(turn)
+            turn.say(
+                "visits.book_overlap", when=when_text(turn, exc.existing.start_at), reference=exc.existing.reference
+            )
+            return
+        self.end(turn)
+        turn.say(
+            "visits.book_done",
+            reference=appointment.reference,
+            customer=d["customer"],
+            when=when_text(turn, appointment.start_at),
+            service=SERVICES_BY_CODE[appointment.service].name,
+            plate=vehicle.plate,
+            notice=replies.render("visits.book_notified" if customer.openid else "visits.book_not_notified"),
+        )
+
+    async def _global(self, turn: DialogTurn, word: str) -> None:
+        # The customer's wording ("需要时回复“预约”", "您正在预约") does not fit a clerk booking for someone.
+        if word == "cancel":
+            self.end(turn)
+            turn.say("visits.book_cancelled")
+        elif word == "help":
+            turn.say("dialog.help", what=replies.render("visits.book_what", customer=turn.data.get("customer", "")))
+            self._repeat(turn)
+        else:
+            await super()._global(turn, word)
