@@ -63,7 +63,7 @@ def classify(text: str) -> Query:
     - 尾号5678 / 后四位5678 (3+ digits) -> mobile suffix;
     - digits starting 13-19, 3 to 11 of them -> mobile prefix (mainland mobiles are 1[3-9]...);
     - a whole plate -> that plate; province + city letter + a few characters -> plates starting so;
-    - other digits or letters+digits, 3 to 6 of them (12345, A123, 0168) -> a plate's last characters
+    - other digits or letters with digits, 3 to 6 of them (12345, A123, 0168) -> a plate's last characters
       (a plate's serial is at most 6 characters; 12345 cannot start a mobile, so it is a plate tail);
     - Chinese characters -> names starting with them (张 finds every 张…, capped like every list).
     Raises `TooShort` for anything else (empty, 1-2 digits, 7+ digits that are no mobile start, mixed text).
@@ -85,7 +85,8 @@ def classify(text: str) -> Query:
         if len(normal) > 11:
             raise TooShort
         return Query(Kind.MOBILE_PREFIX, normal)
-    if _PLATE_TAIL_RE.match(normal) and MIN_PLATE_TAIL <= len(normal) <= PLATE_SERIAL_MAX:
+    tail_like = _PLATE_TAIL_RE.match(normal) and any(ch.isdigit() for ch in normal)
+    if tail_like and MIN_PLATE_TAIL <= len(normal) <= PLATE_SERIAL_MAX:
         return Query(Kind.PLATE_TAIL, normal[::-1])
     if _NAME_RE.match(normal):
         return Query(Kind.NAME, normal)
