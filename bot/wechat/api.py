@@ -44,6 +44,8 @@ SHOWQRCODE_BASE = "https://mp.weixin.qq.com"
 MAX_QR_EXPIRE_SECONDS = 2592000  # 30 days, WeChat's longest temporary QR code
 MAX_SCENE_STR = 64
 TAG_BATCH = 50  # batchtagging / batchuntagging accept at most 50 openids per call
+MENU_MISSING = 46003  # menu/get when the account has no menu
+TAG_NAME_TAKEN = 45157  # tags/create with a name in use (also an invalid name)
 
 
 def _utcnow() -> datetime:
@@ -357,6 +359,16 @@ class WeChatClient:
         """Delete one conditional menu (65301 if there is no such menuid)."""
         await self._call("POST", "/cgi-bin/menu/delconditional", body={"menuid": menuid})
 
+    async def get_menu(self) -> dict[str, Any] | None:
+        """The menus WeChat has: `{"menu": {...}, "conditionalmenu": [{..., "matchrule", "menuid"}]}`;
+        None when no menu exists (46003)."""
+        try:
+            return await self._call("GET", "/cgi-bin/menu/get")
+        except WeChatAPIError as exc:
+            if exc.errcode == MENU_MISSING:
+                return None
+            raise
+
     # --- QR codes -----------------------------------------------------------------------------------
 
     async def create_qrcode(
@@ -404,6 +416,28 @@ class WeChatClient:
         """Create a user tag (at most 30 bytes, unique per account); returns its id."""
         result = await self._call("POST", "/cgi-bin/tags/create", body={"tag": {"name": name}})
         return int(result["tag"]["id"])
+
+    async def get_tags(self) -> dict[str, int]:
+        """The account's user tags, name -> id (WeChat's reserved tags included)."""
+        result = await self._call("GET", "/cgi-bin/tags/get")
+        return {str(tag["name"]): int(tag["id"]) for tag in result.get("tags", [])}
+
+    async def tag_id(self, name: str) -> int:
+        """The id of the tag called `name`, created when the account has none yet.
+
+        Two processes creating it at once: the loser's 45157 (name taken) is answered by reading it back."""
+        found = (await self.get_tags()).get(name)
+        if found is not None:
+            return found
+        try:
+            return await self.create_tag(name)
+        except WeChatAPIError as exc:
+            if exc.errcode != TAG_NAME_TAKEN:
+                raise
+        found = (await self.get_tags()).get(name)
+        if found is None:
+            raise WeChatAPIError(TAG_NAME_TAKEN, f"tag {name!r} is refused but not listed")
+        return found
 
     async def tag_users(self, tag_id: int, openids: Sequence[str]) -> None:
         """Put users under a tag, 50 per call as WeChat requires; a user carries at most 20 tags."""

@@ -532,6 +532,11 @@ class SandboxState:
         self.tags[tag_id] = name
         return {"tag": {"id": tag_id, "name": name}}
 
+    def get_tags(self) -> dict[str, Any]:
+        """Every tag with its member count, as /cgi-bin/tags/get answers."""
+        counts = Counter(tag for user in self._users.values() for tag in user.tags)
+        return {"tags": [{"id": tag_id, "name": name, "count": counts[tag_id]} for tag_id, name in self.tags.items()]}
+
     def batch_tagging(self, body: Mapping[str, Any], *, add: bool) -> None:
         """Tag or untag up to 50 users at once; nothing changes unless every openid is valid."""
         openids = body.get("openid_list")
@@ -722,6 +727,10 @@ async def _tags_create(request: web.Request) -> web.Response:
     return _json(_state(request).create_tag(await _body(request)))
 
 
+async def _tags_get(request: web.Request) -> web.Response:
+    return _json(_state(request).get_tags())
+
+
 async def _tags_batchtagging(request: web.Request) -> web.Response:
     _state(request).batch_tagging(await _body(request), add=True)
     return _ok()
@@ -828,6 +837,7 @@ def create_sandbox_app(state: SandboxState) -> web.Application:
     add.add_get("/cgi-bin/showqrcode", _showqrcode)
     add.add_get("/cgi-bin/user/info", _user_info)
     add.add_post("/cgi-bin/tags/create", _tags_create)
+    add.add_get("/cgi-bin/tags/get", _tags_get)
     add.add_post("/cgi-bin/tags/members/batchtagging", _tags_batchtagging)
     add.add_post("/cgi-bin/tags/members/batchuntagging", _tags_batchuntagging)
     add.add_post("/admin/users/{openid}/follow", _admin_follow)
