@@ -62,7 +62,7 @@ REPLIES: dict[str, str] = {
     "customers.method_visit": "到店",
     "customers.method_other": "其他",
     # 新增客户 dialog
-    "new_customer.what": "新增客户：依次登记姓名、手机、车牌、车型，以及可跳过的 VIN、购车日期和里程",
+    "new_customer.what": "登记新客户（依次是姓名、手机、车牌、车型，VIN、购车日期和里程可跳过）",
     "new_customer.ask_name": "新增客户。请输入客户姓名（也可一次发“李四 13800001111 粤A12345”）：",
     "new_customer.retry_name": "请输入客户姓名，例如“李四”（不含数字）。",
     "new_customer.ask_mobile": "请输入客户手机号：",
