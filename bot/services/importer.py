@@ -101,7 +101,7 @@ class Reject:
     """A row left out, with the spreadsheet row number, the reason in Chinese and the row as read."""
 
     row: int
-    kind: str
+    kinds: tuple[str, ...]
     reason: str
     cells: tuple[str, ...]
 
@@ -124,10 +124,19 @@ class ImportSummary:
 
 
 class _Rejected(Exception):
+    """Why a row is left out: one or more problems, each a kind (for counting) and its reason in Chinese."""
+
     def __init__(self, kind: str, detail: str = "") -> None:
         super().__init__(kind)
-        self.kind = kind
+        self.kinds: tuple[str, ...] = (kind,)
         self.reason = f"{kind}：{detail}" if detail else kind
+
+    @classmethod
+    def all_of(cls, errors: Sequence[_Rejected]) -> _Rejected:
+        combined = cls(errors[0].kinds[0])
+        combined.kinds = tuple(k for e in errors for k in e.kinds)
+        combined.reason = "；".join(e.reason for e in errors)
+        return combined
 
 
 # ---------------------------------------------------------------------------------------------- reading
@@ -420,28 +429,38 @@ class Row:
 
 
 def parse_row(number: int, cells: tuple[object, ...], header: HeaderMap, staff: StaffDirectory, today: date) -> Row:
-    """Validate one data row; raises _Rejected with the first problem found."""
+    """Validate one data row; raises _Rejected naming every problem in it, so one fix-up pass is enough."""
+    errors: list[_Rejected] = []
 
     def cell(name: str) -> object:
         column = header.columns.get(name)
         return cells[column] if column is not None and column < len(cells) else None
 
-    text_cells = tuple(_text(c) for c in cells)
-    plate = parse_plate_cell(cell("plate"))
+    def check(parse: Callable[[object], Any], name: str) -> Any:
+        try:
+            return parse(cell(name))
+        except _Rejected as error:
+            errors.append(error)
+            return None
+
+    owner = _text(cell("owner"))
     row = Row(
         number=number,
-        cells=text_cells,
-        name=_limited(cell("name"), NAME_MAX, "姓名"),
-        mobile=parse_mobile_cell(cell("mobile")),
-        plate=plate,
-        model=_limited(cell("model"), MODEL_MAX, "车型"),
-        vin=parse_vin_cell(cell("vin")),
-        purchase_date=parse_date_cell(cell("purchase_date"), today),
-        mileage=parse_mileage_cell(cell("mileage")),
-        owner_id=staff.resolve(owner) if (owner := _text(cell("owner"))) else None,
+        cells=tuple(_text(c) for c in cells),
+        name=check(lambda v: _limited(v, NAME_MAX, "姓名"), "name") or "",
+        mobile=check(parse_mobile_cell, "mobile") or "",
+        plate=check(parse_plate_cell, "plate"),
+        model=check(lambda v: _limited(v, MODEL_MAX, "车型"), "model") or "",
+        vin=check(parse_vin_cell, "vin"),
+        purchase_date=check(lambda v: parse_date_cell(v, today), "purchase_date"),
+        mileage=check(parse_mileage_cell, "mileage"),
+        owner_id=check(lambda _: staff.resolve(owner), "owner") if owner else None,
     )
-    if plate is None and (row.model or row.vin or row.purchase_date or row.mileage is not None):
-        raise _Rejected("有车辆信息但没有车牌")
+    vehicle_data = row.model or row.vin or row.purchase_date or row.mileage is not None
+    if _text(cell("plate")) == "" and vehicle_data:
+        errors.append(_Rejected("有车辆信息但没有车牌"))
+    if errors:
+        raise _Rejected.all_of(errors)
     return row
 
 
@@ -567,9 +586,9 @@ class CustomerImport:
         self._created: dict[str, int] = {}
 
     def _reject(self, number: int, cells: tuple[str, ...], error: _Rejected) -> None:
-        reject = Reject(number, error.kind, error.reason, cells)
+        reject = Reject(number, error.kinds, error.reason, cells)
         self.rejects.write(reject)
-        self.summary.reject_kinds[error.kind] += 1
+        self.summary.reject_kinds.update(error.kinds)
         self.summary.outcomes[Outcome.REJECTED] += 1
         if len(self.summary.first_rejects) < self.keep_rejects:
             self.summary.first_rejects.append(reject)
