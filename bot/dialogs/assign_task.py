@@ -40,6 +40,11 @@ def moment_words(moment: datetime, now: datetime, tz: ZoneInfo) -> str:
     return f"{day_words(local, now.astimezone(tz))}{local:%H:%M}"
 
 
+def due_words(due: datetime | None, now: datetime, tz: ZoneInfo) -> str:
+    """A deadline as a plain moment ("12月4日（周五）18:00"), or "无截止时间"."""
+    return moment_words(due, now, tz) if due is not None else replies.render("tasks.due_none")
+
+
 def deadline_words(due: datetime | None, now: datetime, tz: ZoneInfo) -> str:
     """A deadline as staff read it: "今天 18:00 截止", "明天 10:00 截止", "12月3日（周四）截止" (a later day
     at the default 18:00 needs no time), "已逾期 2 天" / "已逾期 3 小时", "无截止时间"."""
@@ -282,7 +287,7 @@ class AssignTaskDialog(Dialog):
             "tasks.confirm",
             assignees="、".join(names[staff_id] for staff_id in d["assignees"]),
             title=d["title"],
-            due=deadline_words(due_of(turn), turn.now, turn.settings.tz),
+            due=due_words(due_of(turn), turn.now, turn.settings.tz),
             customer=d.get("customer_line", ""),
         )
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Sequence
 
 from bot import replies
@@ -13,6 +12,7 @@ from bot.dialogs.assign_task import (
     assign,
     customer_words,
     deadline_words,
+    due_words,
     moment_words,
     namesakes,
 )
@@ -26,7 +26,8 @@ from bot.services.roles import MANAGERS, STAFF
 
 DIALOG = register(AssignTaskDialog())
 PAGE_SIZE = 5
-_TASK_ID = re.compile(r"^\s*(#?[Tt]?\d{1,9})(?!\d)(.*)$", re.S)
+# The id may be typed with full-width characters (Ｔ１２); the note after it is kept as typed.
+_TASK_ID = re.compile(r"^\s*([#＃]?[TtＴｔ]?[0-9０-９]{1,9})(?![0-9０-９])(.*)$", re.S)
 
 # What follows 任务统计 / 报表: the period it names.
 PERIOD_WORDS: dict[str, PeriodKind] = {
@@ -73,7 +74,7 @@ def paged(header: str, items: Sequence[str], footer: str = "", handler: str = "l
 
 def _task_id(arg: str) -> tuple[int | None, str]:
     """The task id at the start of `arg` ("T12 已回访", "t12，已回访" -> 12) and the text after it."""
-    m = _TASK_ID.match(unicodedata.normalize("NFKC", arg))
+    m = _TASK_ID.match(arg)
     if m is None:
         return None, ""
     return ids.parse_task_code(m.group(1)), m.group(2).strip(" ，,。：:;；")
@@ -208,6 +209,9 @@ async def task(turn: Turn, arg: str) -> HandlerResult:
     if not arg:
         return await all_tasks(turn) if turn.speaker.is_manager else await my_tasks(turn, "")
     task_id, _ = _task_id(arg)
+    if task_id is None and arg.startswith("统计"):
+        # A clerk's "任务统计" falls through to 任务 (the longer word is managers' only): refuse it as such.
+        return HandlerResult("refused", replies.render("roles.managers_only"))
     if task_id is None:
         return HandlerResult("task", replies.render("tasks.id_usage", word="任务"))
     code = ids.task_code(task_id)
@@ -237,9 +241,9 @@ def _details(turn: Turn, found: Task) -> str:
         extra = replies.render("tasks.detail_done", when=moment_words(found.done_at, turn.now, tz), note=note)
     elif found.status == TaskStatus.REVOKED and found.revoked_at is not None:
         extra = replies.render("tasks.detail_revoked", when=moment_words(found.revoked_at, turn.now, tz))
-    due = deadline_words(found.due_at, turn.now, tz)
-    if found.status != TaskStatus.OPEN and found.due_at is not None:
-        due = moment_words(found.due_at, turn.now, tz)  # "overdue" means nothing for a closed task
+    due = due_words(found.due_at, turn.now, tz)
+    if found.due_at is not None and found.status == TaskStatus.OPEN and found.due_at <= turn.now:
+        due += replies.render("tasks.detail_overdue", late=deadline_words(found.due_at, turn.now, tz))
     creator = found.created_by.name if found.created_by is not None else replies.render("tasks.system")
     return replies.render(
         "tasks.detail",

@@ -72,6 +72,7 @@ REPLIES: dict[str, str] = {
         "截止：{due}{customer}{extra}"
     ),
     "tasks.detail_customer": "\n客户：{name} {code} {mobile}",
+    "tasks.detail_overdue": "，{late}",
     "tasks.detail_done": "\n完成：{when}{note}",
     "tasks.detail_note": "，备注：{note}",
     "tasks.detail_revoked": "\n撤销：{when}",

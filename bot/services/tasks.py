@@ -72,6 +72,8 @@ async def create(
 _MENTION = re.compile(r"[@＠]\s*([^\s@＠,，、;；]+)")
 # Words around a deadline that belong to it, not to the title ("周五前", "截止周五", "明天下午3点之前").
 _DEADLINE_AFTER = ("之前", "以前", "以内", "之内", "截止", "为止", "前", "内", "点", "号", "整")
+# Characters a deadline may start with before the piece that pins it down ("明天上午" before "10点").
+_TIME_CHARS = frozenset("〇零一二两三四五六七八九十年月日号周星期礼拜天今明后昨本这下上个中午早晚凌晨傍夜")
 _DEADLINE_BEFORE = ("截止到", "截止", "最迟", "最晚", "请于", "请在", "于")
 # A date without a clock time is due at the end of the working day.
 END_OF_DAY = time(18, 0)
@@ -119,7 +121,8 @@ def split_deadline(text: str, now_local: datetime) -> tuple[datetime | date | No
     """The deadline `text` names (through `bot.nlu.when`) and the text with the deadline words taken out.
 
     Each word is read on its own, so "周五前回访客户王五" gives Friday and "回访客户王五"; words that together
-    make one deadline ("明天 下午3点") are read together.
+    make one deadline ("明天 下午3点") are read together. A time word inside a word ("准备周末活动物料") is
+    part of the title, as is one after the deadline that is not a time word alone.
     """
     parts: list[str] = []
     kept: list[str] = []
@@ -129,23 +132,33 @@ def split_deadline(text: str, now_local: datetime) -> tuple[datetime | date | No
             kept.append(word)
             continue
         start, end = _deadline_span(word, value, now_local)
-        parts.append(word[start:end])
-        left = word[:start]
+        left, right = word[:start], word[end:]
         for prefix in _DEADLINE_BEFORE:
             if left.endswith(prefix):
                 left = left[: -len(prefix)]
                 break
-        kept += [piece for piece in (left, word[end:]) if piece]
+        if (left and right) or (parts and (left or right)):
+            kept.append(word)
+            continue
+        parts.append(word[start:end])
+        kept += [piece for piece in (left, right) if piece]
     if not parts:
         return None, " ".join(kept)
     return parse_when(" ".join(parts), now_local), " ".join(kept)
 
 
 def _deadline_span(word: str, value: datetime | date, now_local: datetime) -> tuple[int, int]:
-    """Where in `word` the deadline reading `value` is: the shortest piece that still reads as `value`,
-    widened over the words that belong to a deadline (前, 之前, 点 ...)."""
+    """Where in `word` the deadline reading `value` is: the last piece that reads as `value`, widened to
+    the left over the time words before it ("10点" -> "明天上午10点") while it still reads the same, and to
+    the right over the words that close a deadline (前, 之前, 点 ...)."""
     start = next(j for j in range(len(word) - 1, -1, -1) if parse_when(word[j:], now_local) == value)
     end = next(k for k in range(start + 1, len(word) + 1) if parse_when(word[start:k], now_local) == value)
+    run = start
+    while run > 0 and (word[run - 1].isdigit() or word[run - 1] in _TIME_CHARS):
+        run -= 1
+    while run < start and parse_when(word[run:end], now_local) != value:
+        run += 1
+    start = run
     grew = True
     while grew:
         grew = False
