@@ -282,8 +282,7 @@ async def test_a_clerk_cannot_complete_someone_elses_task_but_a_manager_can(peop
 
     refused = await li.says(f"完成任务 T{task.id}")
     assert refused == f"任务 T{task.id} 是派给张三的，只有张三本人或店长可以完成。"
-    await task.refresh_from_db()
-    assert task.status == TaskStatus.OPEN
+    assert (await Task.get(id=task.id)).status == TaskStatus.OPEN
 
     done = await boss.says(f"完成任务 T{task.id}")
     assert done == f"已完成任务 T{task.id}：回访客户"
@@ -306,8 +305,7 @@ async def test_manager_revokes_and_the_assignee_is_told(people: People, clock: C
     task = await give(clerk, "回访客户王五", clock.now, by=boss)
 
     assert await clerk.says(f"撤销任务 T{task.id}") == "该功能仅限店长使用。回复“帮助”查看您可以使用的功能。"
-    await task.refresh_from_db()
-    assert task.status == TaskStatus.OPEN
+    assert (await Task.get(id=task.id)).status == TaskStatus.OPEN
 
     reply = await boss.says(f"撤销任务 T{task.id}")
     assert reply == f"已撤销任务 T{task.id}：回访客户王五（张三）。已通知张三。"
