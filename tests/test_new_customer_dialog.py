@@ -99,6 +99,9 @@ async def test_confirm_edits_and_global_words(people: People) -> None:
     assert confirm is not None and "粤A12346" in confirm
     assert "客户姓名" in (await clerk.says("改姓名") or "")
     assert "李四四" in (await clerk.says("李四四") or "")
+    renamed = await clerk.says("改姓名 李小四")
+    assert renamed is not None and "请确认新客户" in renamed and "李小四" in renamed
+    assert "2024年3月1日" in (await clerk.says("改购车日期 2024年3月") or "")
     changed = await clerk.says("改手机 13900003333")
     assert changed is not None and "请确认新客户" in changed and "13900003333" in changed
     assert "里程" in (await clerk.says("改里程") or "")

@@ -10,7 +10,7 @@ from datetime import date
 from typing import Any, ClassVar
 
 from bot import replies
-from bot.dialogs.base import GLOBAL_WORDS, Dialog, DialogTurn, Step
+from bot.dialogs.base import CONFIRM, GLOBAL_WORDS, Dialog, DialogTurn, Step
 from bot.nlu import is_no, is_yes, normalize, parse_mobile, parse_plate
 from bot.services import crm
 from bot.services.ids import customer_code
@@ -30,10 +30,17 @@ def _answer_word(text: str) -> bool:
     return is_yes(word) or is_no(word) or word in GLOBAL_WORDS or _skipped(word)
 
 
+def _asking(turn: DialogTurn, slot: str) -> bool:
+    """Whether free text is an answer for `slot`: at its step, or at the confirmation after "改<slot> …"
+    (the edit clears the slot first, so only the slot being changed is missing there)."""
+    step = turn.session.step
+    return step == slot or (step == CONFIRM and slot not in turn.data)
+
+
 def read_name(text: str, turn: DialogTurn) -> str | None:
     """At the name step: the whole text. When the dialog starts ("新增客户 李四 138…"): a 2-4 character
     Chinese word that is not part of a plate."""
-    if turn.session.step == "name":
+    if _asking(turn, "name"):
         name = crm.read_name(text)
         return None if name is None or _answer_word(name) else name
     if turn.session.step == "":
@@ -52,7 +59,7 @@ def read_plate(text: str, turn: DialogTurn) -> str | None:
 
 
 def read_model(text: str, turn: DialogTurn) -> str | None:
-    if turn.session.step != "model":
+    if not _asking(turn, "model"):
         return None
     model = text.strip()
     if not 1 <= len(model) <= crm.MODEL_MAX or _answer_word(model):
@@ -62,13 +69,13 @@ def read_model(text: str, turn: DialogTurn) -> str | None:
 
 def read_vin(text: str, turn: DialogTurn) -> str | None:
     """At the VIN step: a valid VIN or 跳过; elsewhere only a 17-character token that is a VIN."""
-    if turn.session.step == "vin":
+    if _asking(turn, "vin"):
         return SKIPPED if _skipped(text) else crm.read_vin(text)
     return next((vin for word in text.split() if len(word) == 17 and (vin := crm.read_vin(word))), None)
 
 
 def read_purchase_date(text: str, turn: DialogTurn) -> str | None:
-    if turn.session.step != "purchase_date":
+    if not _asking(turn, "purchase_date"):
         return None
     if _skipped(text):
         return SKIPPED
@@ -78,7 +85,7 @@ def read_purchase_date(text: str, turn: DialogTurn) -> str | None:
 
 
 def read_mileage(text: str, turn: DialogTurn) -> int | str | None:
-    if turn.session.step != "mileage":
+    if not _asking(turn, "mileage"):
         return None
     return SKIPPED if _skipped(text) else crm.read_mileage(text)
 

@@ -289,7 +289,7 @@ async def edit_customer(turn: Turn, arg: str) -> HandlerResult:
     return HandlerResult("edit_customer", text)
 
 
-_KEEP_SPACES = re.compile(r"\s+")
+_SPACES = re.compile(r"\s+")
 
 
 async def follow_up(turn: Turn, arg: str) -> HandlerResult:
@@ -297,7 +297,7 @@ async def follow_up(turn: Turn, arg: str) -> HandlerResult:
     if isinstance(target, HandlerResult):
         return target
     customer, rest = target
-    note = crm.read_follow_up(_KEEP_SPACES.sub(" ", rest))
+    note = crm.read_follow_up(_SPACES.sub(" ", rest))
     if not note.content:
         return HandlerResult("follow_up", replies.render("customers.follow_up_usage"))
     next_at = None
