@@ -30,10 +30,9 @@ from openpyxl.cell import WriteOnlyCell
 from openpyxl.utils.datetime import from_excel
 from openpyxl.utils.exceptions import InvalidFileException
 from tortoise.connection import connections
-from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
-from bot.models import Customer, CustomerSource, MileageReading, OwnerChange, Staff, Vehicle
+from bot.models import Customer, CustomerSource, Staff, Vehicle
 from bot.models.booking import reverse
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
@@ -480,40 +479,56 @@ class RejectWriter:
         self.count += 1
 
 
-async def _insert(instances: Sequence[Model], key: str | None = None) -> None:
-    """One multi-row INSERT of unsaved `instances`; with `key` (a unique field), their new pks are set."""
-    meta = instances[0]._meta
-    names = [n for n in meta.fields_db_projection if not meta.fields_map[n].generated]
+async def _insert(
+    table: str, columns: Sequence[str], rows: Sequence[Sequence[object]], key: str = ""
+) -> dict[Any, int]:
+    """One multi-row INSERT of `rows` (values already in database form); with `key` (a unique column), the
+    new ids by that column's value. Plain tuples, not model instances: building ORM objects cost more than
+    the database did."""
     p = placeholder()
-    values: list[Any] = []
-    groups: list[str] = []
-    for instance in instances:
-        start = len(values)
-        values += [meta.fields_map[n].to_db_value(getattr(instance, n), instance) for n in names]
-        groups.append("(" + ", ".join(f"{p}{i}" for i in range(start + 1, len(values) + 1)) + ")")
-    columns = ", ".join(f'"{meta.fields_db_projection[n]}"' for n in names)
-    sql = f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {", ".join(groups)}'
+    width = len(columns)
+    groups = ["(" + ", ".join(f"{p}{i * width + j}" for j in range(1, width + 1)) + ")" for i in range(len(rows))]
+    names = ", ".join(f'"{c}"' for c in columns)
+    sql = f'INSERT INTO "{table}" ({names}) VALUES {", ".join(groups)}'
+    values = [value for row in rows for value in row]
     conn = connections.get("default")
-    if key is None:
+    if not key:
         await conn.execute_query(sql, values)
-        return
-    pk, column = meta.db_pk_column, meta.fields_db_projection[key]
+        return {}
     # RETURNING's row order is not guaranteed, so the rows are matched back by their unique key.
-    rows = await conn.execute_query_dict(f'{sql} RETURNING "{pk}", "{column}"', values)
-    ids = {row[column]: row[pk] for row in rows}
-    for instance in instances:
-        instance.pk = ids[getattr(instance, key)]
-        instance._saved_in_db = True
+    found = await conn.execute_query_dict(f'{sql} RETURNING "id", "{key}"', values)
+    return {row[key]: row["id"] for row in found}
+
+
+@dataclass(slots=True, eq=False)
+class _NewCustomer:
+    """A customer this batch creates; `id` is set once the batch is written."""
+
+    name: str
+    mobile: str
+    owner_id: int | None
+    id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class _NewVehicle:
+    owner: Customer | _NewCustomer
+    plate: str
+    model: str | None
+    vin: str | None
+    purchase_date: date | None
+    mileage: int | None
+    id: int | None = None
 
 
 @dataclass
 class _Batch:
     """The writes decided for one batch of rows, made in one transaction."""
 
-    customers: list[Customer] = field(default_factory=list)
-    vehicles: list[tuple[Customer, Vehicle]] = field(default_factory=list)
-    readings: list[tuple[Vehicle, int]] = field(default_factory=list)
-    owner_changes: list[tuple[Customer, int | None, int]] = field(default_factory=list)
+    customers: list[_NewCustomer] = field(default_factory=list)
+    vehicles: list[_NewVehicle] = field(default_factory=list)
+    readings: list[tuple[Vehicle | _NewVehicle, int]] = field(default_factory=list)
+    owner_changes: list[tuple[Customer | _NewCustomer, int | None, int]] = field(default_factory=list)
     changed_customers: dict[int, tuple[Customer, set[str]]] = field(default_factory=dict)
     changed_vehicles: dict[int, tuple[Vehicle, set[str]]] = field(default_factory=dict)
 
@@ -525,26 +540,69 @@ class _Batch:
             fields_.add(name)
 
     async def write(self, now: datetime) -> None:
+        fields_map = Vehicle._meta.fields_map
+        at = fields_map["created_at"].to_db_value(now, Vehicle)
+        day = fields_map["purchase_date"].to_db_value
         if self.customers:
-            await _insert(self.customers, key="mobile")
-        for customer, vehicle in self.vehicles:
-            vehicle.customer_id = customer.id
+            ids = await _insert(
+                "customer",
+                ("name", "mobile", "mobile_rev", "owner_id", "source", "note", "created_at", "updated_at"),
+                [
+                    (c.name, c.mobile, reverse(c.mobile), c.owner_id, CustomerSource.IMPORT.value, "", at, at)
+                    for c in self.customers
+                ],
+                key="mobile",
+            )
+            for c in self.customers:
+                c.id = ids[c.mobile]
         if self.vehicles:
-            await _insert([v for _, v in self.vehicles], key="plate")
+            ids = await _insert(
+                "vehicle",
+                (
+                    "customer_id",
+                    "plate",
+                    "plate_rev",
+                    "model",
+                    "vin",
+                    "purchase_date",
+                    "mileage",
+                    "mileage_at",
+                    "created_at",
+                ),
+                [
+                    (
+                        v.owner.id,
+                        v.plate,
+                        reverse(v.plate),
+                        v.model,
+                        v.vin,
+                        day(v.purchase_date, Vehicle),
+                        v.mileage,
+                        at if v.mileage is not None else None,
+                        at,
+                    )
+                    for v in self.vehicles
+                ],
+                key="plate",
+            )
+            for v in self.vehicles:
+                v.id = ids[v.plate]
         for customer, fields_ in self.changed_customers.values():
             await customer.save(update_fields=sorted(fields_))
         for vehicle, fields_ in self.changed_vehicles.values():
             await vehicle.save(update_fields=sorted(fields_))
         if self.readings:
             await _insert(
-                [MileageReading(vehicle_id=v.id, km=km, at=now, source=READING_SOURCE) for v, km in self.readings]
+                "mileage_reading",
+                ("vehicle_id", "km", "at", "source"),
+                [(v.id, km, at, READING_SOURCE) for v, km in self.readings],
             )
         if self.owner_changes:
-            changes = [
-                OwnerChange(customer_id=c.id, from_staff_id=old, to_staff_id=new, reason=OWNER_REASON, at=now)
-                for c, old, new in self.owner_changes
-            ]
-            await _insert(changes)
+            await _insert(
+                "owner_change",
+                ("customer_id", "from_staff_id", "to_staff_id", "reason", "at"),
+                [(c.id, old, new, OWNER_REASON, at) for c, old, new in self.owner_changes],
+            )
 
 
 @dataclass
@@ -619,7 +677,8 @@ class CustomerImport:
             async with in_transaction():
                 await batch.write(self.now)
         for customer in batch.customers:
-            self._created[customer.mobile or ""] = customer.id
+            assert customer.id is not None
+            self._created[customer.mobile] = customer.id
         self.summary.customers_created += len(batch.customers)
         self.summary.vehicles_created += len(batch.vehicles)
 
@@ -662,9 +721,9 @@ class CustomerImport:
         if target is None:
             if not row.name:
                 raise _Rejected("姓名为空")
-            target = self._create_customer(row, lookup, batch)
+            self._create_customer(row, lookup, batch)
             outcome = Outcome.CREATED
-        elif created_here:
+        elif created_here or isinstance(target, _NewCustomer):
             self._add_vehicle(target, row, batch)
             outcome = Outcome.CREATED
         else:
@@ -672,40 +731,21 @@ class CustomerImport:
         self._remember(row, key)
         return outcome
 
-    def _create_customer(self, row: Row, lookup: _Lookup, batch: _Batch) -> Customer:
-        customer = Customer(
-            name=row.name,
-            mobile=row.mobile,
-            mobile_rev=reverse(row.mobile),
-            owner_id=row.owner_id,
-            source=CustomerSource.IMPORT,
-            created_at=self.now,
-            updated_at=self.now,
-        )
+    def _create_customer(self, row: Row, lookup: _Lookup, batch: _Batch) -> None:
+        customer = _NewCustomer(row.name, row.mobile, row.owner_id)
         batch.customers.append(customer)
         lookup.new[row.mobile] = customer
         if row.owner_id is not None:
             batch.owner_changes.append((customer, None, row.owner_id))
         if row.plate:
             self._add_vehicle(customer, row, batch)
-        return customer
 
-    def _add_vehicle(self, customer: Customer, row: Row, batch: _Batch) -> Vehicle:
+    def _add_vehicle(self, customer: Customer | _NewCustomer, row: Row, batch: _Batch) -> None:
         assert row.plate is not None
-        vehicle = Vehicle(
-            plate=row.plate,
-            plate_rev=reverse(row.plate),
-            model=row.model or None,
-            vin=row.vin,
-            purchase_date=row.purchase_date,
-            mileage=row.mileage,
-            mileage_at=self.now if row.mileage is not None else None,
-            created_at=self.now,
-        )
-        batch.vehicles.append((customer, vehicle))
+        vehicle = _NewVehicle(customer, row.plate, row.model or None, row.vin, row.purchase_date, row.mileage)
+        batch.vehicles.append(vehicle)
         if row.mileage is not None:
             batch.readings.append((vehicle, row.mileage))
-        return vehicle
 
     def _update(self, customer: Customer, vehicle: Vehicle | None, row: Row, lookup: _Lookup, batch: _Batch) -> Outcome:
         """Compare the row with the record; apply the differences when updating (else report them skipped)."""
@@ -753,7 +793,7 @@ class _Lookup:
     plates: dict[str, Vehicle]
     vins: dict[str, Vehicle]
     # Customers created by earlier rows of this batch (not yet written), by mobile.
-    new: dict[str, Customer] = field(default_factory=dict)
+    new: dict[str, _NewCustomer] = field(default_factory=dict)
 
     @classmethod
     async def load(cls, rows: Sequence[Row]) -> _Lookup:
@@ -775,7 +815,7 @@ class _Lookup:
             by_mobile.setdefault(c.mobile or "", []).append(c)
         return cls(by_mobile, by_id, by_plate, by_vin)
 
-    def match(self, row: Row, created: dict[str, int]) -> tuple[Customer | None, bool]:
+    def match(self, row: Row, created: dict[str, int]) -> tuple[Customer | _NewCustomer | None, bool]:
         """The customer this row is about, and whether this run created it.
 
         By mobile first (the record holding the row's plate among several with that mobile, else the oldest),
