@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from tortoise.connection import connections
+from tortoise.transactions import in_transaction
 
 from bot.models import Customer, Vehicle
 from bot.services import customer_search
@@ -86,16 +87,16 @@ async def test_hits_carry_cars_and_owner_and_the_limit_tells_there_are_more(data
 
 
 async def test_the_lookups_use_the_indexes(database: str) -> None:
-    conn = connections.get("default")
-    dialect = conn.capabilities.dialect
+    dialect = connections.get("default").capabilities.dialect
     for text in ("138", "尾号5678", "粤A12", "12345", "张三"):
         sql, params = customer_search.matching_sql(classify(text), dialect, 51)
-        if dialect == "postgres":
-            await conn.execute_script("SET enable_seqscan = off")  # a tiny table would be scanned anyway
-            rows = await conn.execute_query_dict(f"EXPLAIN {sql}", params)
-            plan = "\n".join(str(r["QUERY PLAN"]) for r in rows)
-            assert "Index" in plan and "Sort" not in plan, plan
-        else:
-            rows = await conn.execute_query_dict(f"EXPLAIN QUERY PLAN {sql}", params)
-            plan = "\n".join(str(r["detail"]) for r in rows)
-            assert "SEARCH" in plan and "INDEX" in plan and "TEMP B-TREE" not in plan, plan
+        async with in_transaction() as conn:
+            if dialect == "postgres":
+                await conn.execute_script("SET LOCAL enable_seqscan = off")  # a tiny table is scanned otherwise
+                rows = await conn.execute_query_dict(f"EXPLAIN {sql}", params)
+                plan = "\n".join(str(r["QUERY PLAN"]) for r in rows)
+                assert "Index" in plan and "Sort" not in plan, plan
+            else:
+                rows = await conn.execute_query_dict(f"EXPLAIN QUERY PLAN {sql}", params)
+                plan = "\n".join(str(r["detail"]) for r in rows)
+                assert "SEARCH" in plan and "INDEX" in plan and "TEMP B-TREE" not in plan, plan
