@@ -20,7 +20,6 @@ from typing import Any, Final
 
 from tortoise.connection import connections
 
-from bot.models import Customer, Staff, Vehicle
 from bot.nlu.plate import PROVINCES, is_plate, parse_plate
 
 LIMIT: Final = 50
@@ -166,10 +165,23 @@ async def _matching_ids(query: Query, limit: int) -> list[int]:
     return ids
 
 
+def details_sql(count: int, dialect: str) -> str:
+    """One statement for the customers found: each with owner name and cars (a row per car, first first)."""
+    # PostgreSQL takes the ids as one array, so the statement text (and its prepared plan) is always the same.
+    where = 'c."id" = ANY($1::int[])' if dialect == "postgres" else f'c."id" IN ({", ".join("?" * count)})'
+    return (
+        'SELECT c."id", c."name", c."mobile", c."owner_id", s."name" AS "owner_name", v."plate", v."model" '
+        'FROM "customer" c LEFT JOIN "staff" s ON s."id" = c."owner_id" '
+        'LEFT JOIN "vehicle" v ON v."customer_id" = c."id" '
+        f'WHERE {where} ORDER BY v."created_at", v."id"'
+    )
+
+
 async def search(query: Query, limit: int = LIMIT) -> Found:
     """Customers matching `query`, in index order, at most `limit` (`more` tells there were others).
 
-    Reads at most limit + 1 index entries, then the customers, their cars and their owners' names by id."""
+    Two statements whatever the query: the matching ids (at most limit + 1 index entries), then those
+    customers with their owners' names and cars."""
     ids = await _matching_ids(query, limit + 1)
     if not ids:
         other = fallback(query)
@@ -180,26 +192,26 @@ async def search(query: Query, limit: int = LIMIT) -> Found:
     ids = ids[:limit]
     if not ids:
         return Found([], False, query)
-    customers = {c.id: c for c in await Customer.filter(id__in=ids)}
-    vehicles: dict[int, list[tuple[str, str | None]]] = {}
-    rows = (
-        await Vehicle.filter(customer_id__in=ids)
-        .order_by("created_at", "id")
-        .values_list("customer_id", "plate", "model")
-    )
-    for customer_id, plate, model in rows:
-        vehicles.setdefault(customer_id, []).append((plate, model))
-    owner_ids = {c.owner_id for c in customers.values() if c.owner_id is not None}
-    owners = dict(await Staff.filter(id__in=owner_ids).values_list("id", "name")) if owner_ids else {}
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    params: list[Any] = [ids] if dialect == "postgres" else list(ids)
+    rows = await conn.execute_query_dict(details_sql(len(ids), dialect), params)
+    people: dict[int, dict[str, Any]] = {}
+    cars: dict[int, list[tuple[str, str | None]]] = {}
+    for row in rows:
+        people.setdefault(row["id"], row)
+        if row["plate"] is not None:
+            cars.setdefault(row["id"], []).append((row["plate"], row["model"]))
     hits = [
         Hit(
-            customer_id=c.id,
-            name=c.name,
-            mobile=c.mobile,
-            owner_id=c.owner_id,
-            owner_name=str(owners.get(c.owner_id or 0, "")),
-            vehicles=tuple(vehicles.get(c.id, ())),
+            customer_id=cid,
+            name=people[cid]["name"],
+            mobile=people[cid]["mobile"],
+            owner_id=people[cid]["owner_id"],
+            owner_name=people[cid]["owner_name"] or "",
+            vehicles=tuple(cars.get(cid, ())),
         )
-        for c in (customers[i] for i in ids if i in customers)
+        for cid in ids
+        if cid in people
     ]
     return Found(hits, more, query)
