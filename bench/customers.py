@@ -182,8 +182,8 @@ async def load_postgres(url: str, data: Data) -> None:
     try:
         customers, vehicles = rows(data, created)
         await conn.copy_records_to_table("staff", records=staff_rows(created), columns=STAFF_COLUMNS)
-        await conn.copy_records_to_table("customer", records=list(customers), columns=CUSTOMER_COLUMNS)
-        await conn.copy_records_to_table("vehicle", records=list(vehicles), columns=VEHICLE_COLUMNS)
+        await conn.copy_records_to_table("customer", records=customers, columns=CUSTOMER_COLUMNS)
+        await conn.copy_records_to_table("vehicle", records=vehicles, columns=VEHICLE_COLUMNS)
         for table in ("staff", "customer", "vehicle"):
             await conn.execute(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), (SELECT max(id) FROM {table}))")
         await conn.execute("ANALYZE")
