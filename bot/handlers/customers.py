@@ -162,7 +162,7 @@ def _follow_up_line(profile: crm.Profile, f: FollowUp, tz: tzinfo) -> str:
     return replies.render(
         "customers.follow_up_line",
         day=_short_day(f.created_at, tz),
-        staff=profile.follow_up_staff.get(f.staff_id or 0, ""),
+        staff=profile.staff_names.get(f.staff_id or 0, ""),
         method=replies.render(f"customers.method_{f.method.value}"),
         content=f.content,
         result=result,
@@ -172,7 +172,7 @@ def _follow_up_line(profile: crm.Profile, f: FollowUp, tz: tzinfo) -> str:
 
 def _owner_line(profile: crm.Profile, change: OwnerChange, tz: tzinfo) -> str:
     nobody = replies.render("customers.owner_nobody")
-    names = profile.change_staff
+    names = profile.staff_names
     by = names.get(change.by_staff_id or 0)
     return replies.render(
         "customers.owner_line",

@@ -538,9 +538,8 @@ class Profile:
     visits: list[Appointment]  # the last 3 completed, newest first
     upcoming: list[Appointment]  # booked or checked in, from now, soonest first
     follow_ups: list[FollowUp]  # newest first
-    follow_up_staff: dict[int, str]
     owner_changes: list[OwnerChange]  # newest first
-    change_staff: dict[int, str]
+    staff_names: dict[int, str]  # staff id -> name, for the follow-ups and owner changes
     plates: dict[int, str]  # vehicle id -> plate, for the visits and appointments
 
 
@@ -588,9 +587,8 @@ async def profile(customer_id: int, now: datetime, tz: tzinfo) -> Profile | None
         visits=list(visits),
         upcoming=list(upcoming),
         follow_ups=list(follow_ups),
-        follow_up_staff=names,
         owner_changes=list(changes),
-        change_staff=names,
+        staff_names=names,
         plates={v.id: v.plate for v in vehicles},
     )
 
