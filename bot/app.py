@@ -6,13 +6,13 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
 
 from bot import db, nlu
-from bot.services import notify, schedule
+from bot.services import notify, schedule, visits
 from bot.settings import Settings
 from bot.wechat.api import WeChatClient
 from bot.wechat.dispatcher import OutboxDispatcher
@@ -31,6 +31,7 @@ DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
 SANDBOX = web.AppKey("sandbox", SandboxState)
 
 PRUNE_INTERVAL_S = 3600
+NO_SHOW_INTERVAL_S = 60
 SHUTDOWN_GRACE_S = 10.0
 
 
@@ -109,6 +110,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
     tasks = [
         asyncio.create_task(app[DISPATCHER].run_forever(), name="outbox"),
         asyncio.create_task(_prune_forever(app[WEBHOOK]), name="prune"),
+        asyncio.create_task(_no_shows_forever(app), name="no-shows"),
     ]
     yield
     for task in tasks:
@@ -127,6 +129,29 @@ async def _prune_forever(webhook: Webhook) -> None:
         except Exception:
             log.exception("pruning processed messages failed")
         await asyncio.sleep(PRUNE_INTERVAL_S)
+
+
+async def sweep_no_shows(app: web.Application) -> int:
+    """One pass of the no-show sweep at the app's clock (the background task runs one a minute; tests
+    call it after moving their clock). Returns how many appointments it marked."""
+    settings = app[SETTINGS]
+    grace = timedelta(minutes=settings.no_show_after_minutes)
+    marked = await visits.mark_no_shows(app[WEBHOOK].clock(), settings.tz, grace)
+    if marked and DISPATCHER in app:
+        app[DISPATCHER].wakeup.set()  # the owners' new-task templates are in the outbox now
+    return marked
+
+
+async def _no_shows_forever(app: web.Application) -> None:
+    # Every worker sweeps: a row is marked by one conditional UPDATE, so concurrent passes mark it once.
+    while True:
+        try:
+            marked = await sweep_no_shows(app)
+            if marked:
+                log.info("marked %d appointments no-show", marked)
+        except Exception:
+            log.exception("the no-show sweep failed")
+        await asyncio.sleep(NO_SHOW_INTERVAL_S)
 
 
 async def _drain(app: web.Application) -> None:
