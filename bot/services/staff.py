@@ -353,8 +353,8 @@ async def deactivate(
 
 
 async def listing() -> list[StaffLine]:
-    """Every staff member, active first, with how many customers each owns."""
-    members = await Staff.all().order_by("-active", "role", "id")
+    """Every staff member, active first, managers first, with how many customers each owns."""
+    members = await Staff.all().order_by("-active", "-role", "id")  # managers ("manager" > "clerk") first
     counts = dict(
         cast(
             list[tuple[int, int]],
