@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from bot.models import BindingAttempt, BindingCode, Staff
@@ -195,3 +199,27 @@ async def test_a_customer_cannot_use_binding_to_become_staff_without_a_code(wech
     customer = wechat.user("o_cust")
     assert await customer.says("绑定") == "请发送“绑定 绑定码”，例如“绑定 ABCD2345”。绑定码由店长提供。"
     assert await customer.says("邀请店员 张三 13800001111") == ("该功能仅限店长使用。回复“帮助”查看您可以使用的功能。")
+
+
+def test_the_command_line_works_on_a_fresh_machine(tmp_path: Path) -> None:
+    """`python -m bot staff add` applies the migrations itself, then prints the first manager's code."""
+    env = {**os.environ, "BOT_DATABASE_URL": f"sqlite://{tmp_path / 'fresh.sqlite3'}"}
+    env.pop("WECHAT_SECRET", None)
+    argv = [
+        sys.executable,
+        "-m",
+        "bot",
+        "staff",
+        "add",
+        "--role",
+        "manager",
+        "--name",
+        "王店长",
+        "--mobile",
+        "13900000001",
+    ]
+    added = subprocess.run(argv, env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "已添加店长王店长（13900000001，工号 无）" in added.stdout
+    _code(added.stdout)
+    listed = subprocess.run([*argv[:4], "list"], env=env, capture_output=True, text=True, timeout=120, check=True)
+    assert "1. 王店长 · 店长 · 工号 无 · 13900000001 · 未绑定 · 客户 0 位" in listed.stdout
