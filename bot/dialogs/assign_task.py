@@ -144,6 +144,7 @@ def read_assignees(text: str, turn: DialogTurn) -> dict[str, Any] | None:
 
 
 def read_title(text: str, turn: DialogTurn) -> str | None:
+    """The task's content as typed (one line, at most 200 characters), or None for an answer word."""
     if turn.session.step != "title":
         return None
     title = " ".join(text.split())
@@ -164,6 +165,7 @@ def read_due(text: str, turn: DialogTurn) -> str | None:
 
 
 def due_of(turn: DialogTurn) -> datetime | None:
+    """The deadline collected so far, None for none."""
     due: str = turn.data.get("due", "")
     return datetime.fromisoformat(due) if due else None
 

@@ -362,6 +362,8 @@ async def stats(start: datetime, end: datetime, now: datetime) -> list[TaskStats
 
 @dataclass(frozen=True, slots=True)
 class Assigned:
+    """A task `assign` created, with the staff member it went to."""
+
     task: Task
     assignee: Staff
 
