@@ -167,12 +167,18 @@ class Dialog(ABC):
         s = turn.session
         s.misses += 1
         if s.misses >= MAX_MISSES:
-            turn.say("dialog.too_many_misses", phone=turn.settings.store_phone)
+            turn.say(self.wording("too_many_misses"), phone=turn.settings.store_phone)
             return
         if step is None:
-            turn.say("dialog.confirm_retry")
+            turn.say(self.wording("confirm_retry"))
         else:
             turn.say(step.retry, **self.ask_params(turn, step))
+
+    def wording(self, moment: str) -> str:
+        """The reply key for a moment every dialog has (cancelled, expired, too many misses ...): the
+        dialog's own `<name>.<moment>` when it defines one, else the shared `dialog.<moment>`."""
+        own = f"{self.name}.{moment}"
+        return own if own in replies.REPLIES else f"dialog.{moment}"
 
     def end(self, turn: DialogTurn) -> None:
         turn.session.reset()
@@ -195,7 +201,7 @@ class Dialog(ABC):
         s = turn.session
         if word == "cancel":
             self.end(turn)
-            turn.say("dialog.cancelled")
+            turn.say(self.wording("cancelled"))
         elif word == "restart":
             s.data = {k: v for k, v in s.data.items() if k in self.kept_on_restart}
             s.misses = 0
@@ -249,7 +255,7 @@ class Dialog(ABC):
                 turn.say(step.ask, **self.ask_params(turn, step))
             return
         if is_no(text):
-            turn.say("dialog.what_to_change")
+            turn.say(self.wording("what_to_change"))
             return
         if await self._absorb(turn, turn.text):
             turn.session.misses = 0

@@ -89,7 +89,6 @@ class CommandTable:
         command the role may not use (the caller refuses it); None when it calls no command."""
         nfkc = unicodedata.normalize("NFKC", text).strip().rstrip("。.!！~～")
         compact = _compact(nfkc.lower())
-        refused: Command | None = None
         for word, commands in self._words:
             if not compact.startswith(word):
                 continue
@@ -98,10 +97,9 @@ class CommandTable:
             if not candidates:
                 continue
             allowed = next((c for c in candidates if role in c.roles), None)
-            if allowed is not None:
-                return Match(allowed, arg)
-            refused = refused or candidates[0]
-        return refused
+            # The longest word typed decides: a clerk's "任务统计" is refused, not read as "任务" + "统计".
+            return Match(allowed, arg) if allowed is not None else candidates[0]
+        return None
 
     def for_role(self, role: Role) -> list[Command]:
         return [c for c in self.commands if role in c.roles]

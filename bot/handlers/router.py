@@ -218,8 +218,9 @@ async def _route(turn: Turn) -> HandlerResult:
     assert session is not None
     notice = ""
     if session.expired(turn.now):
+        expired = DIALOGS.get(session.dialog)
         session.reset()
-        notice = replies.render("dialog.expired")
+        notice = replies.render(expired.wording("expired") if expired else "dialog.expired")
     if turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
         result = await _stateful_event(turn)
     elif session.active:

@@ -149,6 +149,7 @@ class Customer(Model):
 
     class Meta:
         table = "customer"
+        indexes = (("owner_id",),)
 
     async def save(
         self,
@@ -187,6 +188,7 @@ class Vehicle(Model):
 
     class Meta:
         table = "vehicle"
+        indexes = (("customer_id",),)
 
     async def save(
         self,
@@ -258,4 +260,4 @@ class Appointment(Model):
 
     class Meta:
         table = "appointment"
-        indexes = (("customer_id", "status", "start_at"), ("status", "start_at"))
+        indexes = (("customer_id", "status", "start_at"), ("status", "start_at"), ("vehicle_id",))

@@ -153,7 +153,7 @@ class Task(Model):
 
     class Meta:
         table = "task"
-        indexes = (("assignee_id", "status", "due_at"), ("status", "due_at"), ("created_at",))
+        indexes = (("assignee_id", "status", "due_at"), ("status", "due_at"), ("created_at",), ("customer_id",))
 
 
 class MileageReading(Model):

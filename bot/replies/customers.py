@@ -62,6 +62,9 @@ REPLIES: dict[str, str] = {
     "customers.method_visit": "到店",
     "customers.method_other": "其他",
     # 新增客户 dialog
+    "new_customer.expired": "上次的新增客户超过30分钟没有完成，已自动取消，未保存任何信息。",
+    "new_customer.cancelled": "好的，已取消新增客户，未保存任何信息。",
+    "new_customer.too_many_misses": "还是没能看懂。回复“帮助”查看各项的填写格式，或回复“取消”放弃新增客户。",
     "new_customer.what": "登记新客户（依次是姓名、手机、车牌、车型，VIN、购车日期和里程可跳过）",
     "new_customer.ask_name": "新增客户。请输入客户姓名（也可一次发“李四 13800001111 粤A12345”）：",
     "new_customer.retry_name": "请输入客户姓名，例如“李四”（不含数字）。",
