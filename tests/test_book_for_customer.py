@@ -8,7 +8,7 @@ from typing import Any
 from bot import replies
 from bot.models import Appointment, Staff, Vehicle
 from bot.services import booking, roles
-from tests.conftest import SATURDAY_MORNING
+from tests.conftest import SATURDAY_MORNING, Clock
 from tests.personas import People
 from tests.wechat_helper import eventually
 
@@ -99,10 +99,10 @@ async def test_wrong_ids_cancel_help_and_restart(people: People) -> None:
     assert await clerk.says("代客预约 C999999") == replies.render("visits.book_no_customer", code="C999999")
 
     assert "客户的哪辆车" in (await clerk.says(f"代客预约 C{customer.id}") or "")
-    assert await clerk.says("取消") == replies.render("visits.book_cancelled")
+    assert await clerk.says("取消") == replies.render("book_for_customer.cancelled")
     assert "客户的哪辆车" in (await clerk.says(f"代客预约 C{customer.id}") or "")
     help_text = await clerk.says("帮助")
-    assert help_text is not None and "为客户李四代约到店服务" in help_text
+    assert help_text is not None and "您正在为客户代约到店服务" in help_text
     restarted = await clerk.says("重新开始")
     assert restarted is not None and "李四" in restarted and "客户的哪辆车" in restarted
     assert await Appointment.all().count() == 0
@@ -125,7 +125,7 @@ async def test_an_overlap_with_the_customers_own_booking_is_named(people: People
     customer = await people.customer("李四", "13800001111", "粤A12345", owner=clerk.staff)
     vehicle = await Vehicle.get(customer_id=customer.id)
     mine = await booking.create(customer, vehicle, "maintenance", at(29, 15), SATURDAY_MORNING)
-    await clerk.says(f"代客预约 C{customer.id} 明天下午3点 保养")
+    assert "请确认代客预约" in (await clerk.says(f"代客预约 c{customer.id}明天下午3点 保养") or "")
     assert await clerk.says("确认") == replies.render(
         "visits.book_overlap", when="11月29日（周日）15:00", reference=mine.reference
     )
@@ -140,3 +140,13 @@ async def test_a_clerk_deactivated_mid_dialog_cannot_confirm(people: People) -> 
     roles.invalidate()
     assert await clerk.says("确认") == replies.render("roles.staff_only")
     assert await Appointment.all().count() == 0
+
+
+async def test_an_abandoned_booking_for_a_customer_expires_in_its_own_words(people: People, clock: Clock) -> None:
+    clerk = await people.clerk("张三")
+    customer = await people.customer("李四", "13800001111", "粤A12345", owner=clerk.staff)
+    assert "需要什么服务" in (await clerk.says(f"代客预约 C{customer.id}") or "")
+    clock.advance(minutes=31)
+    reply = await clerk.says("今日预约")
+    assert reply is not None and reply.startswith(replies.render("book_for_customer.expired"))
+    assert "11月28日（周六）没有预约" in reply

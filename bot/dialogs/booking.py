@@ -430,14 +430,3 @@ class ClerkBookingDialog(BookingDialog):
             plate=vehicle.plate,
             notice=replies.render("visits.book_notified" if customer.openid else "visits.book_not_notified"),
         )
-
-    async def _global(self, turn: DialogTurn, word: str) -> None:
-        # The customer's wording ("需要时回复“预约”", "您正在预约") does not fit a clerk booking for someone.
-        if word == "cancel":
-            self.end(turn)
-            turn.say("visits.book_cancelled")
-        elif word == "help":
-            turn.say("dialog.help", what=replies.render("visits.book_what", customer=turn.data.get("customer", "")))
-            self._repeat(turn)
-        else:
-            await super()._global(turn, word)

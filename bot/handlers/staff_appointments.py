@@ -22,6 +22,7 @@ PER_PAGE: Final = 5
 
 # "A1024", "a1024", "#A1024" or "1024" at the start, then whatever follows (完成's mileage and note).
 REFERENCE: Final = re.compile(r"^#?([a-z]?\d{4,9})(?!\d)\s*(.*)$", re.IGNORECASE | re.DOTALL)
+CUSTOMER_ID: Final = re.compile(r"#?[cC]?\d{1,9}(?!\d)")
 _NUMBER = r"(\d+(?:\.\d+)?)\s*(万)?"
 _UNIT = r"(?:公里|千米|km)"
 # "里程 32000", "里程：3.2万公里"; a word with no number after it is a mistake to point out.
@@ -133,15 +134,17 @@ async def day_appointments(turn: Turn, arg: str) -> HandlerResult:
 
 async def book_for_customer(turn: Turn, arg: str) -> HandlerResult:
     """代客预约 C1024 [粤A12345 明天下午3点 保养]: start the booking dialog for that customer."""
-    code, _, rest = arg.partition(" ")
-    customer_id = ids.parse_customer_code(code) if code else None
-    if customer_id is None:
+    # The id first, then anything the booking dialog can read ("C1024 明天下午3点", "C1024粤A12345").
+    match = CUSTOMER_ID.match(arg)
+    customer_id = ids.parse_customer_code(match.group(0)) if match else None
+    if match is None or customer_id is None:
         return HandlerResult("book_for_customer", replies.render("visits.book_usage"))
     if await visits.customer_for_booking(customer_id) is None:
         return HandlerResult(
             "book_for_customer", replies.render("visits.book_no_customer", code=ids.customer_code(customer_id))
         )
     assert turn.session is not None
+    rest = arg[match.end() :].strip()
     dturn = DialogTurn(turn.msg.openid, rest, turn.now, turn.settings, turn.session, speaker=turn.speaker)
     await BOOK_FOR_CUSTOMER.begin(dturn, {"customer_id": customer_id})
     return HandlerResult("book_for_customer", "\n".join(dturn.out))

@@ -69,7 +69,6 @@ REPLIES: dict[str, str] = {
     "visits.book_usage": "请带上客户编号，例如“代客预约 C1024”。客户编号可以用“查客户”查到。",
     "visits.book_no_customer": "没有找到客户 {code}，请用“查客户”核对编号。",
     "visits.book_gone": "这位客户的记录已不存在，代客预约已结束。",
-    "visits.book_what": "为客户{customer}代约到店服务",
     "visits.book_start": "为客户 {customer}（{mobile}）代约。",
     "visits.book_ask_plate": "请发送客户的车牌号，例如：粤A12345。",
     "visits.book_ask_vehicle": "客户的哪辆车？\n{menu}\n回复序号，或发送新车牌（将登记到这位客户名下）。",
@@ -84,5 +83,9 @@ REPLIES: dict[str, str] = {
     "visits.book_not_notified": "客户没有关注公众号，无法发送预约通知，请电话告知客户。",
     "visits.book_overlap": "客户在{when}已有预约（预约号 {reference}），同一时间不能重复预约。",
     "visits.book_plate_taken": "车牌 {plate} 已登记在其他客户名下，请核对后重新发送车牌。",
-    "visits.book_cancelled": "好的，已取消代客预约。",
+    # The 代客预约 dialog's own wording of the moments every dialog has (Dialog.wording).
+    "book_for_customer.what": "为客户代约到店服务",
+    "book_for_customer.cancelled": "好的，已取消代客预约。",
+    "book_for_customer.expired": "上次的代客预约超过30分钟没有完成，已自动取消，未预约。",
+    "book_for_customer.too_many_misses": "还是没能看懂。回复“帮助”查看说明，或回复“取消”放弃代客预约。",
 }
