@@ -44,7 +44,8 @@ async def test_today_list_shows_the_whole_store_with_numbers_masked_for_other_cl
     mine = await people.customer("李四", "13800001111", "粤A12345", owner=zhang.staff)
     theirs = await people.customer("王五", "13800002222", "粤B22222", owner=li_clerk.staff)
     unowned = await people.customer("赵六", "13800003333", "粤C33333")
-    first = await book(mine, at(11, 28, 9))
+    # Within the no-show grace at 10:30, so the app's sweep at start-up leaves it booked.
+    first = await book(mine, at(11, 28, 10))
     second = await book(theirs, at(11, 28, 14, 30), "repair")
     dropped = await book(unowned, at(11, 28, 16))
     await booking.cancel(dropped, at(11, 27, 12), by_customer=False)
@@ -52,13 +53,13 @@ async def test_today_list_shows_the_whole_store_with_numbers_masked_for_other_cl
     reply = await zhang.says("今日预约")
     assert reply is not None
     assert reply.startswith("11月28日（周六）共 2 个预约")
-    assert "09:00" in reply and first.reference in reply and "李四" in reply and "粤A12345" in reply
+    assert "10:00" in reply and first.reference in reply and "李四" in reply and "粤A12345" in reply
     assert "14:30" in reply and second.reference in reply and "维修" in reply and "顾问：李顾问" in reply
     assert "待到店" in reply and "顾问：张三" in reply
     # Zhang owns 李四: full number; 王五 belongs to another clerk: masked.
     assert "13800001111" in reply and "138****2222" in reply and "13800002222" not in reply
     assert dropped.reference not in reply and "另有 1 个已取消的预约未列出" in reply
-    assert reply.index("09:00") < reply.index("14:30")
+    assert reply.index("10:00") < reply.index("14:30")
 
     other = await li_clerk.says("今天预约")
     assert other is not None and "138****1111" in other and "13800002222" in other
@@ -144,7 +145,7 @@ async def test_complete_today_checks_in_implicitly_and_refuses_a_lower_reading(p
     clerk = await people.clerk("张三")
     customer = await people.customer("李四", "13800001111", "粤A12345", owner=clerk.staff)
     await Vehicle.filter(plate="粤A12345").update(mileage=40000)
-    appt = await book(customer, at(11, 28, 9))
+    appt = await book(customer, at(11, 28, 10))
 
     lower = await clerk.says(f"完成 {appt.reference} 32000公里")
     assert lower == replies.render("visits.refused_mileage_lower", km=32000, last=40000, reference=appt.reference)
