@@ -101,13 +101,14 @@ CORE_COMMANDS: tuple[Command, ...] = (
     Command("help", ("帮助", "help", "?", "菜单", "功能"), _help, EVERYONE, "help.help"),
 )
 
+# 帮助 lists commands in this order: staff see their work first, then what everyone shares.
 TABLE = CommandTable(
-    CORE_COMMANDS
-    + staff.COMMANDS
+    staff.COMMANDS
     + customers.COMMANDS
     + staff_appointments.COMMANDS
     + tasks.COMMANDS
     + reports.COMMANDS
+    + CORE_COMMANDS
 )
 
 # Menu CLICK keys: the same commands as typed words (the role guard applies as for typed words).
