@@ -14,7 +14,7 @@ from aiohttp import web
 from bot import db, nlu
 from bot.services import notify, schedule, visits
 from bot.settings import Settings
-from bot.wechat.api import WeChatClient
+from bot.wechat.api import SHOWQRCODE_BASE, WeChatClient
 from bot.wechat.dispatcher import OutboxDispatcher
 from bot.wechat.messages import MAX_BODY
 from bot.wechat.sandbox import SandboxState, create_sandbox_app
@@ -96,6 +96,8 @@ async def _wechat_client(app: web.Application) -> AsyncIterator[None]:
             secret=settings.wechat_secret,
             api_base=settings.api_base,
             store=store,
+            # The emulator serves QR images too, so sandbox links open locally instead of at mp.weixin.qq.com.
+            showqrcode_base=settings.api_base if settings.sandbox else SHOWQRCODE_BASE,
         )
         app[WECHAT] = client
         dispatcher = OutboxDispatcher(client, clock=app[WEBHOOK].clock, poll_interval=settings.outbox_poll_interval)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot import replies
-from bot.models import Appointment, Staff, Vehicle
+from bot.models import Appointment, OutboxMessage, Staff, Vehicle
 from bot.services import booking, roles
 from tests.conftest import SATURDAY_MORNING, Clock
 from tests.personas import People
@@ -50,6 +50,8 @@ async def test_a_clerk_books_for_a_customer_step_by_step_and_the_customer_is_tol
     assert appt.start_at == at(29, 15) and appt.service == "maintenance"
     await eventually(lambda: len(confirmations(li4.inbox())) == 1)
     assert appt.reference in str(confirmations(li4.inbox())[0].payload)
+    # The owner booked it: no "new appointment" message about their own booking.
+    assert await OutboxMessage.filter(openid=clerk.openid).count() == 0
     # The clerk's dialog is over: 预约 is the day list again.
     assert (await clerk.says("预约 明天") or "").startswith("11月29日（周日）共 1 个预约")
 
@@ -150,3 +152,20 @@ async def test_an_abandoned_booking_for_a_customer_expires_in_its_own_words(peop
     reply = await clerk.says("今日预约")
     assert reply is not None and reply.startswith(replies.render("book_for_customer.expired"))
     assert "11月28日（周六）没有预约" in reply
+
+
+async def test_the_owner_is_told_when_another_clerk_books_for_their_customer(people: People) -> None:
+    owner = await people.clerk("张三")
+    desk = await people.clerk("前台小李")
+    customer = await people.customer("李四", "13800001111", "粤A12345", owner=owner.staff)
+
+    await desk.says(f"代客预约 C{customer.id} 明天上午10点 保养")
+    assert "代约成功" in (await desk.says("确认") or "")
+    [appt] = await Appointment.all()
+
+    def told() -> list[Any]:
+        return [d for d in owner.inbox() if d.payload.get("template_id") == "TPL_NEW_APPOINTMENT"]
+
+    await eventually(lambda: len(told()) == 1)
+    assert appt.reference in str(told()[0].payload)
+    assert await OutboxMessage.filter(openid=desk.openid).count() == 0

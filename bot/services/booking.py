@@ -76,8 +76,11 @@ async def create(
     *,
     source: Source = BookingSource.SELF,
     campaign: str | None = None,
+    booked_by_id: int | None = None,
 ) -> Appointment:
     """Book `service_code` for the customer's vehicle at `start` (aware) and queue the notifications.
+
+    `booked_by_id` is the clerk who booked on the customer's behalf (代客预约), None for the customer.
 
     Raises `SlotUnavailable` (any rule of `schedule.check`, including a slot filled by a concurrent
     booking), `Overlap` (the customer's active appointment overlaps), ValueError when the vehicle is not
@@ -107,6 +110,7 @@ async def create(
                     start_at=_utc(check.requested),
                     end_at=_utc(check.end),
                     source=source,
+                    booked_by_id=booked_by_id,
                     campaign=campaign[:64] if campaign else None,
                     created_at=stamp,
                     updated_at=stamp,

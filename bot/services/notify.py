@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -120,6 +121,9 @@ async def appointment_booked(
     `customer` and `vehicle`, when the caller already holds them, save reading them again.
     """
     facts = await _facts(appointment, customer=customer, vehicle=vehicle)
+    if facts.staff_id is not None and facts.staff_id == appointment.booked_by_id:
+        # The owner clerk booked it themselves (代客预约): they need no message about it.
+        facts = dataclasses.replace(facts, staff_openid=None)
     return await _send(
         facts,
         now,
@@ -156,6 +160,7 @@ class _Facts:
     customer_openid: str | None
     staff_openid: str | None
     values: dict[str, str]
+    staff_id: int | None = None
 
 
 async def _facts(
@@ -186,7 +191,7 @@ async def _facts(
         "change": change,
         "reason": reason,
     }
-    return _Facts(customer.openid, owner.openid if owner else None, values)
+    return _Facts(customer.openid, owner.openid if owner else None, values, owner.id if owner else None)
 
 
 async def _send(

@@ -138,10 +138,9 @@ async def book_for_customer(
         if customer is None:
             raise LookupError(f"no customer {customer_id}")
         vehicle = await customers.add_vehicle(customer, plate, now)
-        appointment = await booking.create(customer, vehicle, service_code, start, now, source=BookingSource.CLERK)
-        # booking.create does not record who booked; this UPDATE commits with it in the same transaction.
-        await Appointment.filter(id=appointment.id).update(booked_by_id=clerk_id)
-        appointment.booked_by_id = clerk_id
+        appointment = await booking.create(
+            customer, vehicle, service_code, start, now, source=BookingSource.CLERK, booked_by_id=clerk_id
+        )
     return appointment, customer, vehicle
 
 
