@@ -362,9 +362,12 @@ async def _transfer_all(turn: Turn, arg: str) -> HandlerResult:
     return HandlerResult("transfer_all_customers", text)
 
 
+# 绑定, 邀请店员 and 停用店员 leave the dialog session alone and their services commit on their own, so they
+# are not `writes`: the WeChat calls that follow (QR code, staff tag) then run after the commit, and never
+# hold a transaction (SQLite's single writer) open while waiting on WeChat.
 COMMANDS: tuple[Command, ...] = (
     # No help line: the invitation explains it, and customers need not see it.
-    Command("bind", ("绑定", "绑定员工", "员工绑定"), _bind, EVERYONE, arg=True, writes=True),
+    Command("bind", ("绑定", "绑定员工", "员工绑定"), _bind, EVERYONE, arg=True),
     Command(
         "invite_staff",
         ("邀请店员", "邀请员工", "添加店员", "新增店员"),
@@ -372,7 +375,6 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         "staff.help_invite",
         arg=True,
-        writes=True,
     ),
     Command(
         "deactivate_staff",
@@ -381,7 +383,6 @@ COMMANDS: tuple[Command, ...] = (
         MANAGERS,
         "staff.help_deactivate",
         arg=True,
-        writes=True,
     ),
     Command("list_staff", ("店员", "员工", "店员列表", "员工列表"), _list, MANAGERS, "staff.help_list"),
     Command(

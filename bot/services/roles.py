@@ -50,7 +50,8 @@ TTL: Final = 5.0
 
 _cache: dict[str, Speaker] = {}
 _loaded_at = float("-inf")
-_lock = asyncio.Lock()
+_generation = 0  # bumped by invalidate(): a load that started before a change must not count as fresh
+_loading: asyncio.Task[None] | None = None
 
 
 async def speaker_of(openid: str) -> Speaker:
@@ -62,19 +63,28 @@ async def speaker_of(openid: str) -> Speaker:
 
 def invalidate() -> None:
     """Forget the map so the next message reads the staff table again (call after any staff change)."""
-    global _loaded_at
+    global _loaded_at, _generation
     _loaded_at = float("-inf")
+    _generation += 1
 
 
 async def _reload() -> None:
+    """One load at a time per event loop, shared by every message waiting for it. A task, not a lock: a
+    lock held by a task that died with its loop (a test's) would block every later reload forever."""
+    global _loading
+    task = _loading
+    if task is None or task.done() or task.get_loop() is not asyncio.get_running_loop():
+        task = _loading = asyncio.ensure_future(_load())
+    await asyncio.shield(task)
+
+
+async def _load() -> None:
     global _cache, _loaded_at
-    async with _lock:
-        if time.monotonic() - _loaded_at <= TTL:
-            return  # another message reloaded it while this one waited
-        started = time.monotonic()
-        rows = await Staff.filter(active=True, openid__isnull=False).values_list("openid", "id", "name", "role")
-        _cache = {
-            openid: Speaker(Role.MANAGER if role == StaffRole.MANAGER else Role.CLERK, staff_id, name)
-            for openid, staff_id, name, role in rows
-        }
+    started, generation = time.monotonic(), _generation
+    rows = await Staff.filter(active=True, openid__isnull=False).values_list("openid", "id", "name", "role")
+    _cache = {
+        openid: Speaker(Role.MANAGER if role == StaffRole.MANAGER else Role.CLERK, staff_id, name)
+        for openid, staff_id, name, role in rows
+    }
+    if generation == _generation:
         _loaded_at = started
