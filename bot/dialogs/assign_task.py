@@ -17,7 +17,7 @@ from bot import replies
 from bot.dialogs.base import CONFIRM, GLOBAL_WORDS, MAX_MISSES, Dialog, DialogTurn, Step
 from bot.models import Customer, Staff
 from bot.nlu import is_no, is_yes, mask_mobile, normalize, parse_pick, parse_when
-from bot.services import ids, tasks
+from bot.services import crm, ids, tasks
 
 # "张三 李四", "张三、李四", "@张三 @李四", "张三和李四"
 _NAME_SEPARATORS = re.compile(r"[\s,，、;；@＠]+|和")
@@ -113,7 +113,7 @@ async def assign(
         replies.render("tasks.assigned_line", code=ids.task_code(a.task.id), assignee=a.assignee.name, due=when)
         for a in done
     )
-    customer = await Customer.get_or_none(id=customer_id) if customer_id else None
+    customer = await crm.get_customer(customer_id)
     unbound = "、".join(a.assignee.name for a in done if not a.assignee.openid)
     return replies.render(
         "tasks.assigned",

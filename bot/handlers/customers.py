@@ -240,7 +240,7 @@ async def _target(turn: Turn, arg: str, handler: str, usage: str) -> tuple[Custo
     customer_id = parse_customer_code(head)
     if customer_id is None or not rest.strip():
         return HandlerResult(handler, replies.render(usage))
-    customer = await Customer.get_or_none(id=customer_id)
+    customer = await crm.get_customer(customer_id)
     if customer is None:
         return HandlerResult(handler, replies.render("customers.not_found", code=customer_code(customer_id)))
     if not crm.may_change(turn.speaker, customer):

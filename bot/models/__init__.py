@@ -30,6 +30,7 @@ from bot.models.crm import (
 )
 from bot.models.dialog import DialogSession
 from bot.models.wechat import (
+    Follower,
     OutboxKind,
     OutboxMessage,
     OutboxStatus,
@@ -51,6 +52,7 @@ __all__ = [
     "DialogSession",
     "FollowUp",
     "FollowUpMethod",
+    "Follower",
     "MileageReading",
     "OpeningHours",
     "OutboxKind",

@@ -141,6 +141,8 @@ class Customer(Model):
     owner_id: int | None
     source = fields.CharEnumField(CustomerSource, max_length=8, default=CustomerSource.WECHAT)
     note = fields.CharField(max_length=200, default="")
+    # Marked lost (流失) when not back within 12 months; cleared by their next booking or visit.
+    lost_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField()
     updated_at = fields.DatetimeField(null=True)
 

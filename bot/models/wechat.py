@@ -63,6 +63,8 @@ class OutboxMessage(Model):
     client_msg_id = fields.CharField(max_length=64, unique=True)
     # Optional idempotency key for producers (a reminder rule, a late webhook reply).
     dedupe_key = fields.CharField(max_length=160, unique=True, null=True)
+    # What the message is about: a template kind ("appointment_reminder") or "reply"; for metrics and ops.
+    purpose = fields.CharField(max_length=32, null=True, db_index=True)
     error_code = fields.IntField(null=True)
     last_error = fields.TextField(null=True)
     wechat_msgid = fields.BigIntField(null=True, db_index=True)
@@ -85,3 +87,19 @@ class PagedReply(Model):
 
     class Meta:
         table = "paged_reply"
+
+
+class Follower(Model):
+    """A WeChat user as the account sees them: when they last wrote to us (WeChat lets us answer with
+    customer-service messages for 48 hours after that) and whether they want reminders."""
+
+    openid = fields.CharField(max_length=64, primary_key=True)
+    last_interaction_at = fields.DatetimeField(null=True)
+    following = fields.BooleanField(default=True)
+    unsubscribed_at = fields.DatetimeField(null=True)
+    # "退订提醒": no reminders; confirmations of the user's own actions still arrive.
+    reminders_off = fields.BooleanField(default=False)
+    reminders_changed_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "follower"

@@ -222,6 +222,11 @@ def sees_full_mobile(speaker: Speaker, owner_id: int | None) -> bool:
     return speaker.is_manager or (owner_id is not None and owner_id == speaker.staff_id)
 
 
+async def get_customer(customer_id: int | None) -> Customer | None:
+    """The customer with this id; None for None or an id no customer has."""
+    return await Customer.get_or_none(id=customer_id) if customer_id else None
+
+
 async def staff_name(staff_id: int | None) -> str:
     """The staff member's name, "" for none."""
     if staff_id is None:

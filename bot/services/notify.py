@@ -74,6 +74,26 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
         "TPL_TASK_ASSIGNED",
         {"thing1": "task", "time2": "due", "thing3": "customer", "thing4": "assigner"},
     ),
+    "appointment_reminder": TemplateSpec(
+        "TPL_APPT_REMINDER",
+        {"character_string1": "reference", "thing2": "service", "time3": "time", "car_number4": "plate"},
+    ),
+    "task_due": TemplateSpec(
+        "TPL_TASK_DUE",
+        {"thing1": "task", "time2": "due", "phrase3": "state", "thing4": "customer"},
+    ),
+    "maintenance_due": TemplateSpec(
+        "TPL_MAINTENANCE_DUE",
+        {"car_number1": "plate", "time2": "due", "thing3": "reason"},
+    ),
+    "follow_up_due": TemplateSpec(
+        "TPL_FOLLOW_UP_DUE",
+        {"number1": "count", "thing2": "customers", "time3": "day"},
+    ),
+    "daily_digest": TemplateSpec(
+        "TPL_DAILY_DIGEST",
+        {"time1": "day", "number2": "appointments", "number3": "overdue_tasks", "number4": "no_shows"},
+    ),
     "appointment_changed_staff": TemplateSpec(
         "TPL_APPT_CHANGED_STAFF",
         {
@@ -107,6 +127,24 @@ def template_time(moment: datetime, tz: ZoneInfo) -> str:
     """A time as WeChat's `time` keyword shows it: "2026年11月29日 15:00"."""
     local = moment.astimezone(tz)
     return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+
+
+async def send(
+    kind: str,
+    openid: str,
+    values: Mapping[str, str],
+    *,
+    now: datetime,
+    dedupe_key: str,
+    not_before: datetime | None = None,
+    url: str | None = None,
+) -> OutboxMessage:
+    """Queue the template of `kind` to `openid`, sent from `not_before` (quiet hours) or at once; a second
+    call with the same `dedupe_key` queues nothing and returns the first row."""
+    template_id, data = render(kind, values)
+    return await outbox.enqueue_template(
+        openid, template_id, data, now=not_before or now, url=url, dedupe_key=dedupe_key, purpose=kind
+    )
 
 
 async def appointment_booked(

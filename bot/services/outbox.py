@@ -60,9 +60,11 @@ async def insert_unless_taken(instance: Model, unique: str) -> bool:
     return True
 
 
-async def enqueue_text(openid: str, text: str, *, now: datetime, dedupe_key: str | None = None) -> OutboxMessage:
+async def enqueue_text(
+    openid: str, text: str, *, now: datetime, dedupe_key: str | None = None, purpose: str | None = None
+) -> OutboxMessage:
     """Queue a customer-service text to `openid`; a second call with the same `dedupe_key` returns the first."""
-    return await _enqueue(OutboxKind.TEXT, openid, {"text": text}, now=now, dedupe_key=dedupe_key)
+    return await _enqueue(OutboxKind.TEXT, openid, {"text": text}, now=now, dedupe_key=dedupe_key, purpose=purpose)
 
 
 async def enqueue_template(
@@ -73,14 +75,22 @@ async def enqueue_template(
     now: datetime,
     url: str | None = None,
     dedupe_key: str | None = None,
+    purpose: str | None = None,
 ) -> OutboxMessage:
-    """Queue a template message to `openid` (values already rendered within WeChat's limits)."""
+    """Queue a template message to `openid` (values already rendered within WeChat's limits); it is sent
+    from `now` on, so a later `now` holds it back (quiet hours). `purpose` names the template kind."""
     payload: dict[str, Any] = {"template_id": template_id, "data": dict(data), "url": url}
-    return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key)
+    return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key, purpose=purpose)
 
 
 async def _enqueue(
-    kind: OutboxKind, openid: str, payload: dict[str, Any], *, now: datetime, dedupe_key: str | None
+    kind: OutboxKind,
+    openid: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    dedupe_key: str | None,
+    purpose: str | None = None,
 ) -> OutboxMessage:
     row = OutboxMessage(
         kind=kind,
@@ -89,6 +99,7 @@ async def _enqueue(
         next_attempt_at=now,
         client_msg_id=uuid.uuid4().hex,
         dedupe_key=dedupe_key,
+        purpose=purpose,
     )
     if dedupe_key is None:
         await row.save()
