@@ -18,6 +18,8 @@ TOOLS: dict[str, tuple[str, str]] = {
     "staff": ("bot.services.staff_cli", "add staff (the first manager), list them, issue binding codes (staff -h)"),
     "menu": ("bot.services.menu_cli", "sync the customer menu and the staff menu to WeChat (menu -h)"),
     "customers": ("bot.services.customers_cli", "import customers from .xlsx/.csv, export to .xlsx (customers -h)"),
+    "templates": ("bot.services.templates_cli", "list template kinds, their ids and a rendered example (templates -h)"),
+    "outbox": ("bot.services.outbox_cli", "pending, sent and failed messages, last errors; retry failed (outbox -h)"),
 }
 
 

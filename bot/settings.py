@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import time
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -63,6 +64,9 @@ class Settings:
     # An appointment still not checked in this many minutes after its start is marked no-show and its
     # owner clerk gets a task to call the customer (BOT_NO_SHOW_AFTER_MINUTES).
     no_show_after_minutes: int = 60
+    # Quiet hours in store time (BOT_QUIET_HOURS=21:00-08:00): reminders to customers wait for the end.
+    quiet_start: time = time(21, 0)
+    quiet_end: time = time(8, 0)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -124,6 +128,7 @@ class Settings:
             raise SettingsError(
                 f"BOT_NO_SHOW_AFTER_MINUTES must be between 1 and {MAX_NO_SHOW_AFTER_MINUTES}, not {no_show_after}"
             )
+        quiet_start, quiet_end = _quiet_hours(get("BOT_QUIET_HOURS") or "21:00-08:00")
         return cls(
             database_url=get("BOT_DATABASE_URL") or DEFAULT_DATABASE_URL,
             host=get("BOT_HOST") or "127.0.0.1",
@@ -145,4 +150,15 @@ class Settings:
             store_phone=get("BOT_STORE_PHONE") or DEFAULT_STORE_PHONE,
             store_hours=get("BOT_STORE_HOURS") or DEFAULT_STORE_HOURS,
             no_show_after_minutes=no_show_after,
+            quiet_start=quiet_start,
+            quiet_end=quiet_end,
         )
+
+
+def _quiet_hours(text: str) -> tuple[time, time]:
+    """("21:00-08:00") -> (21:00, 08:00); a span may wrap midnight; equal ends mean no quiet hours."""
+    try:
+        start, end = (time.fromisoformat(part.strip()) for part in text.split("-"))
+    except ValueError as exc:
+        raise SettingsError(f"BOT_QUIET_HOURS must look like 21:00-08:00, not {text!r}") from exc
+    return start, end

@@ -12,7 +12,7 @@ from tortoise.transactions import in_transaction
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
 from bot.dialogs.base import CONFIRM
-from bot.handlers import appointments, customers, reports, staff, staff_appointments, tasks
+from bot.handlers import appointments, customers, reminders, reports, staff, staff_appointments, tasks
 from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
 from bot.handlers.turn import HandlerResult, SceneHandler, Turn
@@ -108,6 +108,7 @@ TABLE = CommandTable(
     + staff_appointments.COMMANDS
     + tasks.COMMANDS
     + reports.COMMANDS
+    + reminders.COMMANDS
     + CORE_COMMANDS
 )
 
