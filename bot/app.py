@@ -13,6 +13,9 @@ from aiohttp import web
 
 from bot import db, nlu
 from bot.services import notify, schedule, visits
+from bot.services.reminders import Context
+from bot.services.scheduler import INTERVAL_S as SCHEDULER_INTERVAL_S
+from bot.services.scheduler import Scheduler
 from bot.settings import Settings
 from bot.wechat.api import SHOWQRCODE_BASE, WeChatClient
 from bot.wechat.dispatcher import OutboxDispatcher
@@ -29,6 +32,7 @@ HTTP = web.AppKey("http", aiohttp.ClientSession)
 WECHAT = web.AppKey("wechat", WeChatClient)
 DISPATCHER = web.AppKey("dispatcher", OutboxDispatcher)
 SANDBOX = web.AppKey("sandbox", SandboxState)
+SCHEDULER = web.AppKey("scheduler", Scheduler)
 
 PRUNE_INTERVAL_S = 3600
 NO_SHOW_INTERVAL_S = 60
@@ -59,6 +63,9 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -
 
     webhook = Webhook(settings, clock=utc_clock)
     app[WEBHOOK] = webhook
+    app[SCHEDULER] = Scheduler(
+        lambda now: Context(now, settings.tz, quiet_start=settings.quiet_start, quiet_end=settings.quiet_end)
+    )
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
@@ -113,6 +120,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
         asyncio.create_task(app[DISPATCHER].run_forever(), name="outbox"),
         asyncio.create_task(_prune_forever(app[WEBHOOK]), name="prune"),
         asyncio.create_task(_no_shows_forever(app), name="no-shows"),
+        asyncio.create_task(_scheduler_forever(app), name="scheduler"),
     ]
     yield
     for task in tasks:
@@ -154,6 +162,28 @@ async def _no_shows_forever(app: web.Application) -> None:
         except Exception:
             log.exception("the no-show sweep failed")
         await asyncio.sleep(NO_SHOW_INTERVAL_S)
+
+
+async def run_scheduler(app: web.Application) -> dict[str, int]:
+    """One scheduler pass at the app's clock (the background task runs one a minute; tests call it after
+    moving their clock). Returns what each job that ran queued."""
+    done = await app[SCHEDULER].run_once(app[WEBHOOK].clock())
+    if any(done.values()) and DISPATCHER in app:
+        app[DISPATCHER].wakeup.set()
+    return done
+
+
+async def _scheduler_forever(app: web.Application) -> None:
+    # Every worker runs it: each reminder carries a dedupe key, so concurrent passes queue it once. The first
+    # pass waits one interval, so a worker starting up serves its first messages before the heavier jobs.
+    while True:
+        await asyncio.sleep(SCHEDULER_INTERVAL_S)
+        try:
+            done = {job: n for job, n in (await run_scheduler(app)).items() if n}
+            if done:
+                log.info("scheduler queued %s", done)
+        except Exception:
+            log.exception("the scheduler pass failed")
 
 
 async def _drain(app: web.Application) -> None:

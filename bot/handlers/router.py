@@ -17,7 +17,7 @@ from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
 from bot.handlers.turn import HandlerResult, SceneHandler, Turn
 from bot.nlu import parse_service, parse_when
-from bot.services import outbox, paging, roles, sessions
+from bot.services import followers, outbox, paging, roles, sessions
 from bot.services.roles import CUSTOMERS, EVERYONE
 from bot.services.sessions import Session
 
@@ -182,6 +182,8 @@ def _booking_scene(key: str) -> tuple[bool, str | None]:
 
 async def _stateful_event(turn: Turn) -> HandlerResult:
     msg = turn.msg
+    if msg.event == "subscribe":
+        await followers.subscribed(msg.openid, turn.now)
     if msg.event in ("subscribe", "scan"):
         prefix, _, value = msg.event_key.partition(":")
         scene = SCENES.get(prefix) if value else None
@@ -210,7 +212,11 @@ async def _stateless_event(turn: Turn) -> HandlerResult:
         if msg.event_key.isdigit():
             await outbox.record_delivery(int(msg.event_key), msg.status)
         return HandlerResult("template_finished")
-    # unsubscribe, VIEW, LOCATION reports and anything new WeChat invents: acknowledge silently.
+    if msg.event == "unsubscribe":
+        # Nothing more may be sent to them: queued messages are dropped, the customer record unlinked.
+        await followers.unsubscribed(msg.openid, turn.now)
+        return HandlerResult("unsubscribe")
+    # VIEW, LOCATION reports and anything new WeChat invents: acknowledge silently.
     return HandlerResult(msg.event or "event")
 
 

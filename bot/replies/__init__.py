@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.replies import core, customers, reports, staff, tasks, visits
+from bot.replies import core, customers, reminders, reports, staff, tasks, visits
 
 MEDIA_KINDS: dict[str, str] = {
     "image": "图片",
@@ -29,7 +29,13 @@ def _merge(*parts: dict[str, str]) -> dict[str, str]:
 
 
 REPLIES: dict[str, str] = _merge(
-    core.REPLIES, staff.REPLIES, customers.REPLIES, visits.REPLIES, tasks.REPLIES, reports.REPLIES
+    core.REPLIES,
+    staff.REPLIES,
+    customers.REPLIES,
+    visits.REPLIES,
+    tasks.REPLIES,
+    reports.REPLIES,
+    reminders.REPLIES,
 )
 
 
