@@ -25,6 +25,16 @@ DEFAULT_STORE_HOURS = "每天 08:30-18:00"
 REAL_API_BASE = "https://api.weixin.qq.com"
 # Longer than a day would leave a missed visit showing as booked on the next day's list.
 MAX_NO_SHOW_AFTER_MINUTES = 24 * 60
+# BOT_TEMPLATE_<KIND>="<template id>|<field key>=<value name>,...": one WeChat template per message kind.
+TEMPLATE_ENV_PREFIX = "BOT_TEMPLATE_"
+
+
+@dataclass(frozen=True, slots=True)
+class TemplateConfig:
+    """One configured WeChat template: its id and which named value fills each field key (in order)."""
+
+    template_id: str
+    fields: tuple[tuple[str, str], ...]
 
 
 class SettingsError(ValueError):
@@ -67,6 +77,9 @@ class Settings:
     # Quiet hours in store time (BOT_QUIET_HOURS=21:00-08:00): reminders to customers wait for the end.
     quiet_start: time = time(21, 0)
     quiet_end: time = time(8, 0)
+    # Template kind -> its WeChat template (BOT_TEMPLATE_<KIND>); in sandbox mode these override the
+    # emulator's specs, in production a kind missing here falls back to a customer-service text.
+    templates: Mapping[str, TemplateConfig] = field(default_factory=dict)
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -152,7 +165,25 @@ class Settings:
             no_show_after_minutes=no_show_after,
             quiet_start=quiet_start,
             quiet_end=quiet_end,
+            templates=_templates(e),
         )
+
+
+def _templates(env: Mapping[str, str]) -> dict[str, TemplateConfig]:
+    """Every BOT_TEMPLATE_<KIND> variable, e.g. "OPENTM4178|thing2=service,time3=time,car_number4=plate"."""
+    found = {}
+    for name, raw in env.items():
+        if not name.startswith(TEMPLATE_ENV_PREFIX) or not raw.strip():
+            continue
+        kind = name.removeprefix(TEMPLATE_ENV_PREFIX).lower()
+        template_id, bar, spec = raw.strip().partition("|")
+        pairs = [item.strip().partition("=") for item in spec.split(",") if item.strip()]
+        if not template_id.strip() or not bar or not pairs or any(not k or not v for k, _, v in pairs):
+            raise SettingsError(
+                f"{name} must look like <template id>|thing2=service,time3=time (field key=value name, ...)"
+            )
+        found[kind] = TemplateConfig(template_id.strip(), tuple((k.strip(), v.strip()) for k, _, v in pairs))
+    return found
 
 
 def _quiet_hours(text: str) -> tuple[time, time]:

@@ -1,8 +1,14 @@
-"""Template messages about appointments: which kind goes to whom, rendered within WeChat's limits, queued."""
+"""Template messages: the kinds, their configured WeChat templates, rendering within WeChat's limits, queueing.
 
-# Every function here only writes outbox rows, in the caller's transaction, so a message exists exactly
-# when the change that caused it committed. Each row's dedupe key names the appointment and the event, so
-# running the same step twice never queues a message twice.
+Every function here only writes outbox rows, in the caller's transaction, so a message exists exactly
+when the change that caused it committed. Each row's dedupe key names the appointment and the event, so
+running the same step twice never queues a message twice.
+
+Which template a kind uses is decided when the row is queued (`configure` at start-up, from settings).
+A kind with no template is queued with its named values and no template id; the dispatcher decides at
+send time, when the 48-hour customer-service window is known exactly, whether it goes out as a text
+(`fallback_text`) or is recorded as undeliverable.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +19,10 @@ from datetime import datetime
 from typing import Final
 from zoneinfo import ZoneInfo
 
+from bot import replies
 from bot.models import Appointment, Customer, OutboxMessage, Staff, Vehicle
 from bot.services import outbox, schedule
+from bot.settings import Settings, SettingsError
 
 # WeChat refuses a template value over 20 characters; some keyword types allow fewer.
 VALUE_MAX: Final = 20
@@ -33,8 +41,8 @@ class TemplateSpec:
 
 
 # Kind -> template. Value names: reference, service, time, previous_time, plate, customer, mobile, item
-# (service and plate), change (已改约 / 已取消), reason (who cancelled). The ids are the sandbox's; a real
-# account's ids and field keys come from its template library and will be read from settings.
+# (service and plate), change (已改约 / 已取消), reason (who cancelled). The ids are the sandbox's and the
+# defaults in sandbox mode; a real account's ids and field keys come from settings (BOT_TEMPLATE_<KIND>).
 TEMPLATES: Final[dict[str, TemplateSpec]] = {
     "appointment_confirmed": TemplateSpec(
         "TPL_APPT_CONFIRMED",
@@ -107,15 +115,81 @@ TEMPLATES: Final[dict[str, TemplateSpec]] = {
 }
 
 
+# The templates in use, set from settings by `configure`; the sandbox's until then (tests, tools).
+_active: dict[str, TemplateSpec] = dict(TEMPLATES)
+
+# Example values for `python -m bot templates check`: what each value name looks like in real use.
+EXAMPLE_VALUES: Final[Mapping[str, str]] = {
+    "reference": "A20261129001",
+    "service": "常规保养",
+    "time": "11月29日 15:00",
+    "previous_time": "11月28日 10:00",
+    "plate": "粤A12345",
+    "customer": "李四",
+    "mobile": "13800001111",
+    "item": "常规保养 粤A12345",
+    "change": "已改约",
+    "reason": "已按您的要求取消",
+    "task": "回访客户保养满意度",
+    "due": "11月30日 18:00",
+    "assigner": "王店长",
+    "state": "已逾期",
+    "count": "6",
+    "customers": "李四、王五、赵六等6位",
+    "day": "11月29日",
+    "appointments": "12",
+    "overdue_tasks": "3",
+    "no_shows": "1",
+}
+
+
+def configure(settings: Settings) -> dict[str, TemplateSpec]:
+    """Use the templates `settings` names: in sandbox mode the emulator's specs overridden by settings, in
+    production only what settings configure (the other kinds fall back). Returns the templates in use."""
+    configured = dict(TEMPLATES) if settings.sandbox else {}
+    for kind, config in settings.templates.items():
+        if kind not in TEMPLATES:
+            raise SettingsError(f"BOT_TEMPLATE_{kind.upper()}: no such message kind ({', '.join(TEMPLATES)})")
+        known = set(TEMPLATES[kind].fields.values())
+        unknown = [name for _, name in config.fields if name not in known]
+        if unknown:
+            raise SettingsError(
+                f"BOT_TEMPLATE_{kind.upper()}: {', '.join(unknown)} not among {', '.join(sorted(known))}"
+            )
+        configured[kind] = TemplateSpec(config.template_id, dict(config.fields))
+    _active.clear()
+    _active.update(configured)
+    return dict(_active)
+
+
+def spec_for(kind: str) -> TemplateSpec | None:
+    """The template `kind` is sent with, or None when none is configured (it falls back at send time)."""
+    return _active.get(kind)
+
+
+def value_names(kind: str) -> tuple[str, ...]:
+    """The named values a message of `kind` carries (whatever template it is configured with)."""
+    return tuple(TEMPLATES[kind].fields.values())
+
+
+def fallback_text(kind: str, values: Mapping[str, str]) -> str:
+    """The customer-service text that stands in for an unconfigured template of `kind`."""
+    params = {name: " ".join(values.get(name, "").split()) or NO_VALUE for name in value_names(kind)}
+    return replies.render(f"notify.{kind}", **params)
+
+
 def clip(value: str, limit: int = VALUE_MAX) -> str:
     """`value` within `limit` characters, cut with "…" when longer; never empty."""
     value = " ".join(value.split()) or NO_VALUE
     return value if len(value) <= limit else value[: limit - 1] + ELLIPSIS
 
 
-def render(kind: str, values: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-    """The template id and field data for `kind`, each value clipped to its keyword type's limit."""
-    spec = TEMPLATES[kind]
+def render(kind: str, values: Mapping[str, str]) -> tuple[str | None, dict[str, str]]:
+    """The template id and field data for `kind`, each value clipped to its keyword type's limit;
+    (None, {}) when no template is configured for `kind`."""
+    spec = _active.get(kind)
+    if spec is None:
+        return None, {}
     data = {}
     for key, name in spec.fields.items():
         keyword_type = key.rstrip("0123456789")
@@ -124,9 +198,9 @@ def render(kind: str, values: Mapping[str, str]) -> tuple[str, dict[str, str]]:
 
 
 def template_time(moment: datetime, tz: ZoneInfo) -> str:
-    """A time as WeChat's `time` keyword shows it: "2026年11月29日 15:00"."""
+    """A time as template messages show it: "11月29日 15:00" (the year is obvious and costs characters)."""
     local = moment.astimezone(tz)
-    return f"{local.year}年{local.month}月{local.day}日 {local:%H:%M}"
+    return f"{local.month}月{local.day}日 {local:%H:%M}"
 
 
 async def send(
@@ -140,10 +214,18 @@ async def send(
     url: str | None = None,
 ) -> OutboxMessage:
     """Queue the template of `kind` to `openid`, sent from `not_before` (quiet hours) or at once; a second
-    call with the same `dedupe_key` queues nothing and returns the first row."""
+    call with the same `dedupe_key` queues nothing and returns the first row. The named `values` travel
+    with the row, so an unconfigured kind can still go out as a customer-service text."""
     template_id, data = render(kind, values)
     return await outbox.enqueue_template(
-        openid, template_id, data, now=not_before or now, url=url, dedupe_key=dedupe_key, purpose=kind
+        openid,
+        template_id,
+        data,
+        now=not_before or now,
+        url=url,
+        dedupe_key=dedupe_key,
+        purpose=kind,
+        values={name: values.get(name, "") for name in value_names(kind)},
     )
 
 
@@ -239,6 +321,5 @@ async def _send(
     for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff)):
         # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing.
         if openid:
-            template_id, data = render(kind, facts.values)
-            rows.append(await outbox.enqueue_template(openid, template_id, data, now=now, dedupe_key=dedupe_key))
+            rows.append(await send(kind, openid, facts.values, now=now, dedupe_key=dedupe_key))
     return rows

@@ -5,7 +5,8 @@ from __future__ import annotations
 import contextlib
 import random
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -69,17 +70,22 @@ async def enqueue_text(
 
 async def enqueue_template(
     openid: str,
-    template_id: str,
+    template_id: str | None,
     data: Mapping[str, str],
     *,
     now: datetime,
     url: str | None = None,
     dedupe_key: str | None = None,
     purpose: str | None = None,
+    values: Mapping[str, str] | None = None,
 ) -> OutboxMessage:
     """Queue a template message to `openid` (values already rendered within WeChat's limits); it is sent
-    from `now` on, so a later `now` holds it back (quiet hours). `purpose` names the template kind."""
+    from `now` on, so a later `now` holds it back (quiet hours). `purpose` names the template kind.
+    `template_id` None means no template is configured for the kind: the dispatcher then sends the named
+    `values` as a customer-service text inside the 48-hour window, or records the row undeliverable."""
     payload: dict[str, Any] = {"template_id": template_id, "data": dict(data), "url": url}
+    if values is not None:
+        payload["values"] = dict(values)
     return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key, purpose=purpose)
 
 
@@ -144,47 +150,138 @@ async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:
     return await OutboxMessage.filter(id__in=[row["id"] for row in rows]).order_by("next_attempt_at", "id")
 
 
-async def mark_sent(row: OutboxMessage, now: datetime, wechat_msgid: int | None = None) -> None:
-    await OutboxMessage.filter(id=row.id).update(
-        status=OutboxStatus.SENT,
-        sent_at=now,
-        wechat_msgid=wechat_msgid,
-        attempts=row.attempts + 1,
-        claimed_until=None,
-        error_code=None,
-        last_error=None,
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What became of one send: the row's new state, written by `record` with others in one transaction."""
+
+    row_id: int
+    status: OutboxStatus
+    attempts: int
+    next_attempt_at: datetime
+    error_code: int | None = None
+    last_error: str | None = None
+    sent_at: datetime | None = None
+    wechat_msgid: int | None = None
+    delivery_status: str | None = None
+
+
+def sent(row: OutboxMessage, now: datetime, wechat_msgid: int | None = None, *, note: str | None = None) -> Outcome:
+    """The row reached WeChat; `note` marks how (a template sent as a customer-service text)."""
+    return Outcome(
+        row.id, OutboxStatus.SENT, row.attempts + 1, row.next_attempt_at, None, None, now, wechat_msgid, note
     )
 
 
-async def mark_retry(row: OutboxMessage, now: datetime, code: int | None, error: str) -> None:
-    """Schedule another attempt with exponential backoff and jitter, or give up after MAX_ATTEMPTS."""
+def retry_later(
+    row: OutboxMessage, now: datetime, code: int | None, error: str, *, not_before: datetime | None = None
+) -> Outcome:
+    """Another attempt with exponential backoff and jitter (never before `not_before`), or FAILED after
+    MAX_ATTEMPTS with the last error."""
     attempts = row.attempts + 1
     if attempts >= MAX_ATTEMPTS:
-        await mark_failed(row, now, code, f"gave up after {attempts} attempts: {error}")
-        return
+        return failed(row, now, code, f"gave up after {attempts} attempts: {error}")
+    # Jitter spreads a burst of failures (WeChat down for a minute) so the retries do not arrive together.
     delay = min(BACKOFF_CAP_S, BACKOFF_BASE_S * 2 ** (attempts - 1)) * random.uniform(0.5, 1.0)
-    await OutboxMessage.filter(id=row.id).update(
-        attempts=attempts,
-        next_attempt_at=now + timedelta(seconds=delay),
-        claimed_until=None,
-        error_code=code,
-        last_error=error[:500],
-    )
+    at = now + timedelta(seconds=delay)
+    if not_before is not None and not_before > at:
+        at = not_before
+    return Outcome(row.id, OutboxStatus.PENDING, attempts, at, code, error[:500])
 
 
-async def mark_failed(
-    row: OutboxMessage, now: datetime, code: int | None, error: str, *, undeliverable: bool = False
-) -> None:
+def failed(row: OutboxMessage, now: datetime, code: int | None, error: str, *, undeliverable: bool = False) -> Outcome:
     """A permanent failure: recorded with its reason and never retried."""
-    await OutboxMessage.filter(id=row.id).update(
-        status=OutboxStatus.UNDELIVERABLE if undeliverable else OutboxStatus.FAILED,
-        attempts=row.attempts + 1,
-        claimed_until=None,
-        error_code=code,
-        last_error=error[:500],
-    )
+    status = OutboxStatus.UNDELIVERABLE if undeliverable else OutboxStatus.FAILED
+    return Outcome(row.id, status, row.attempts + 1, row.next_attempt_at, code, error[:500])
+
+
+_RECORD_SQL = (
+    'UPDATE "outbox_message" SET "status" = {p}1, "attempts" = {p}2, "next_attempt_at" = {p}3, '
+    '"claimed_until" = NULL, "error_code" = {p}4, "last_error" = {p}5, "sent_at" = COALESCE({p}6, "sent_at"), '
+    '"wechat_msgid" = COALESCE({p}7, "wechat_msgid"), "delivery_status" = COALESCE({p}8, "delivery_status") '
+    'WHERE "id" = {p}9'
+)
+
+
+async def record(outcomes: Sequence[Outcome]) -> list[None]:
+    """Write many sends' outcomes in one transaction (one commit, one round trip on PostgreSQL)."""
+    if not outcomes:
+        return []
+    fields = OutboxMessage._meta.fields_map
+    at, sent_at = fields["next_attempt_at"], fields["sent_at"]
+    rows = [
+        [
+            o.status.value,
+            o.attempts,
+            at.to_db_value(o.next_attempt_at, OutboxMessage),
+            o.error_code,
+            o.last_error,
+            sent_at.to_db_value(o.sent_at, OutboxMessage),
+            o.wechat_msgid,
+            o.delivery_status,
+            o.row_id,
+        ]
+        for o in outcomes
+    ]
+    async with in_transaction() as conn:
+        await conn.execute_many(_RECORD_SQL.format(p=placeholder()), rows)
+    return [None] * len(outcomes)
 
 
 async def record_delivery(wechat_msgid: int, status: str) -> bool:
     """Store WeChat's TEMPLATESENDJOBFINISH status (success, failed:user block, ...) on the sent row."""
     return bool(await OutboxMessage.filter(wechat_msgid=wechat_msgid).update(delivery_status=status[:64]))
+
+
+# --- operations: `python -m bot outbox`, /metrics -------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Summary:
+    """The outbox at a glance: counts by status and purpose, the oldest due row, the latest errors."""
+
+    counts: dict[tuple[str, str], int]
+    oldest_due: datetime | None
+    errors: list[OutboxMessage]
+
+
+async def summary(now: datetime, errors: int = 10) -> Summary:
+    """Counts by (status, purpose), the oldest pending row already due, and the last `errors` failures."""
+    conn = connections.get("default")
+    rows = await conn.execute_query_dict(
+        'SELECT "status", COALESCE("purpose", \'-\') AS "purpose", COUNT(*) AS "n" FROM "outbox_message" '
+        'GROUP BY "status", COALESCE("purpose", \'-\')'
+    )
+    counts = {(str(r["status"]), str(r["purpose"])): int(r["n"]) for r in rows}
+    oldest = (
+        await OutboxMessage.filter(status=OutboxStatus.PENDING, next_attempt_at__lte=now)
+        .order_by("next_attempt_at")
+        .first()
+    )
+    failures = await OutboxMessage.filter(last_error__isnull=False).order_by("-id").limit(errors)
+    return Summary(counts, oldest.next_attempt_at if oldest else None, list(failures))
+
+
+async def depth() -> dict[str, int]:
+    """Rows waiting or stuck, by status (pending, failed, undeliverable). Sent rows are not counted here:
+    the table keeps every one of them, and the dispatcher's send counter already says how many went."""
+    conn = connections.get("default")
+    p = placeholder()
+    waiting = [OutboxStatus.PENDING.value, OutboxStatus.FAILED.value, OutboxStatus.UNDELIVERABLE.value]
+    rows = await conn.execute_query_dict(
+        f'SELECT "status", COUNT(*) AS "n" FROM "outbox_message" WHERE "status" IN ({p}1, {p}2, {p}3) '
+        'GROUP BY "status"',
+        waiting,
+    )
+    found = {str(r["status"]): int(r["n"]) for r in rows}
+    return {status: found.get(status, 0) for status in waiting}
+
+
+async def retry(now: datetime, row_id: int | None = None) -> int:
+    """Put one failed or undeliverable row (`row_id`), or every failed row, back to pending, due now.
+    Returns how many rows were requeued. Their client_msg_id is kept: WeChat drops a repeat within
+    its dedupe window, so a row that in fact arrived is not delivered twice by a quick retry."""
+    if row_id is not None:
+        query = OutboxMessage.filter(id=row_id, status__in=[OutboxStatus.FAILED, OutboxStatus.UNDELIVERABLE])
+    else:
+        query = OutboxMessage.filter(status=OutboxStatus.FAILED)
+    return await query.update(status=OutboxStatus.PENDING, attempts=0, next_attempt_at=now, claimed_until=None)

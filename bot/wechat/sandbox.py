@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-Fault = Literal["5xx", "timeout", "busy"] | int | str
+Fault = Literal["5xx", "timeout", "busy", "expire"] | int | str
 DeliveryKind = Literal["template", "text"]
 
 WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's daily quotas reset at midnight Beijing time
@@ -63,6 +63,8 @@ QR_ACTIONS = {
     "QR_LIMIT_SCENE": (True, False),
     "QR_LIMIT_STR_SCENE": (True, True),
 }
+# Paths that deliver messages: `latency` applies to them.
+SEND_PATHS = frozenset({"/cgi-bin/message/template/send", "/cgi-bin/message/custom/send"})
 # Paths that work without an access token.
 NO_TOKEN_PATHS = frozenset({"/cgi-bin/stable_token", "/cgi-bin/showqrcode"})
 
@@ -175,7 +177,7 @@ class Delivered:
 @dataclass
 class _Fault:
     path: str
-    fault: Literal["5xx", "timeout"] | int
+    fault: Literal["5xx", "timeout", "expire"] | int
     remaining: int
 
 
@@ -193,6 +195,9 @@ class SandboxState:
     `timeout_delay` is how long a "timeout" fault stalls (longer than the client's timeout).
     `client_msg_id_window` is how long a template's client_msg_id deduplicates: 10 minutes, as WeChat
     documents it.
+    `latency` delays every message send (template and customer-service) by that many seconds before it is
+    handled, to keep sends in flight (a dispatcher killed mid-batch; a benchmark against a slow WeChat).
+    `errors` counts the errcodes answered, faults included (a test asserts "one 42001 per affected call").
     """
 
     def __init__(
@@ -221,6 +226,8 @@ class SandboxState:
             self.add_template(template_id, fields)
         # Requests per API path ("/cgi-bin/stable_token"), faults included.
         self.calls: Counter[str] = Counter()
+        self.errors: Counter[int] = Counter()
+        self.latency = 0.0
         self.menu: dict[str, Any] | None = None
         self.conditional_menus: dict[str, dict[str, Any]] = {}
         self.tags: dict[int, str] = {}
@@ -289,13 +296,15 @@ class SandboxState:
         """Make the next `times` calls to APIs ending in `path` ("*" for any) fail.
 
         `fault` is "5xx" (HTTP 503), "timeout" (stall `timeout_delay` seconds, then answer "system busy"
-        without doing anything), "busy" (errcode -1), or any errcode as an int or a numeric string.
+        without doing anything), "busy" (errcode -1), "expire" (every token issued so far expires just
+        before this call, so it and the calls in flight with the old token get 42001: WeChat expiring the
+        token in the middle of a batch), or any errcode as an int or a numeric string.
         """
         if times < 1:
             raise ValueError("times must be at least 1")
-        kind: Literal["5xx", "timeout"] | int
-        if fault in ("5xx", "timeout"):
-            kind = "5xx" if fault == "5xx" else "timeout"
+        kind: Literal["5xx", "timeout", "expire"] | int
+        if fault in ("5xx", "timeout", "expire"):
+            kind = "5xx" if fault == "5xx" else "timeout" if fault == "timeout" else "expire"
         elif fault == "busy":
             kind = -1
         elif isinstance(fault, int):
@@ -315,7 +324,7 @@ class SandboxState:
 
     # --- the API's behaviour ----------------------------------------------------------------------
 
-    def take_fault(self, path: str) -> Literal["5xx", "timeout"] | int | None:
+    def take_fault(self, path: str) -> Literal["5xx", "timeout", "expire"] | int | None:
         """The injected fault for this call, if any, counting it down."""
         for fault in self._faults:
             if fault.path == "*" or path.endswith(fault.path):
@@ -639,19 +648,26 @@ async def _wechat_edge(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     state = request.app[SANDBOX_STATE]
     state.calls[path] += 1
+    if state.latency and path in SEND_PATHS:
+        await asyncio.sleep(state.latency)
     fault = state.take_fault(path)
     if fault == "5xx":
         return web.Response(status=503, text="503 Service Temporarily Unavailable")
     if fault == "timeout":
         await asyncio.sleep(state.timeout_delay)
+        state.errors[-1] += 1
         return _error(-1)
-    if isinstance(fault, int):
+    if fault == "expire":
+        state.expire_tokens()
+    elif isinstance(fault, int):
+        state.errors[fault] += 1
         return _error(fault)
     try:
         if path not in NO_TOKEN_PATHS:
             state.check_token(request.query.get("access_token"))
         return await handler(request)
     except SandboxError as exc:
+        state.errors[exc.errcode] += 1
         return _error(exc.errcode, exc.errmsg)
 
 

@@ -23,9 +23,9 @@ from typing import Literal
 
 from aiohttp import web
 
-from bot import replies
+from bot import metrics, replies
 from bot.handlers import HandlerResult, Turn, dispatch
-from bot.services import dedupe, outbox, paging
+from bot.services import dedupe, interactions, outbox, paging
 from bot.settings import Settings
 from bot.wechat import crypto
 from bot.wechat.api import WeChatClient
@@ -40,6 +40,10 @@ from bot.wechat.messages import (
 )
 
 log = logging.getLogger("bot.webhook")
+
+# Events WeChat counts as an interaction that opens the 48-hour customer-service window (besides every
+# message the user sends): following, scanning a QR code, and the menu clicks that push an event.
+OPENS_WINDOW = frozenset({"subscribe", "scan", "click", "scancode_push", "scancode_waitmsg"})
 
 Outcome = Literal["replied", "silent", "late", "retry", "retry_running", "error"]
 
@@ -129,13 +133,18 @@ class Webhook:
             log.warning("POST /wechat refused: %s", exc)
             raise web.HTTPBadRequest(text="bad message") from None
 
+        if not msg.is_event or msg.event in OPENS_WINDOW:
+            interactions.touch(msg.openid, self.now())
         reply, outcome, handler = await self._answer(msg)
+        kind = (msg.event and f"event.{msg.event}") or msg.msg_type
+        elapsed = time.perf_counter() - started
+        metrics.message_handled(kind, outcome, elapsed)
         log.info(
             "msg user=%s type=%s handler=%s latency_ms=%.1f outcome=%s",
             hash_openid(msg.openid),
-            (msg.event and f"event.{msg.event}") or msg.msg_type,
+            kind,
             handler,
-            (time.perf_counter() - started) * 1000,
+            elapsed * 1000,
             outcome,
         )
         if reply is None:
@@ -280,6 +289,7 @@ class Webhook:
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=timeout)
         await asyncio.wait_for(dedupe.flush(), timeout)
+        await asyncio.wait_for(interactions.flush(), timeout)
 
     async def prune(self) -> int:
         return await dedupe.prune(self.now(), timedelta(seconds=self.settings.dedupe_retention_s))

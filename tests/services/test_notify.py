@@ -33,7 +33,7 @@ async def test_a_booking_confirms_to_the_customer_and_tells_the_owner_clerk(pers
             {
                 "character_string1": appointment.reference,
                 "thing2": "小保养",
-                "time3": "2026年11月29日 15:00",
+                "time3": "11月29日 15:00",
                 "car_number4": "粤A12345",
             },
         )
@@ -46,7 +46,7 @@ async def test_a_booking_confirms_to_the_customer_and_tells_the_owner_clerk(pers
                 "thing2": "张伟",
                 "phone_number3": "13800138000",
                 "thing4": "小保养 粤A12345",
-                "time5": "2026年11月29日 15:00",
+                "time5": "11月29日 15:00",
             },
         )
     ]
@@ -61,7 +61,7 @@ async def test_changes_and_cancellations_reach_both_sides(person: Person) -> Non
     assert customer.openid is not None
     sent = await payloads(customer.openid)
     assert [template for template, _ in sent] == ["TPL_APPT_CONFIRMED", "TPL_APPT_CHANGED", "TPL_APPT_CANCELLED"]
-    assert (sent[1][1]["time3"], sent[1][1]["time4"]) == ("2026年11月30日 09:00", "2026年11月29日 15:00")
+    assert (sent[1][1]["time3"], sent[1][1]["time4"]) == ("11月30日 09:00", "11月29日 15:00")
     assert sent[2][1]["thing5"] == "门店已取消，详询门店"
     staff = await payloads("o_clerk")
     assert [(template, data.get("phrase3")) for template, data in staff] == [
