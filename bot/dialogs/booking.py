@@ -216,7 +216,8 @@ class BookingDialog(Dialog):
     async def finish(self, turn: DialogTurn) -> None:
         d = turn.data
         try:
-            customer = await customers.by_openid(turn.openid)
+            # A first booking goes straight to `identify`, which finds any record linked since `prepare`.
+            customer = None if first_booking(turn) else await customers.by_openid(turn.openid)
             if customer is None:
                 customer, vehicle = await customers.identify(
                     turn.openid, name=d["name"], mobile=d["mobile"], plate=d["plate"], now=turn.now

@@ -13,6 +13,7 @@ import secrets
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any, Final
 
+from tortoise.connection import connections
 from tortoise.expressions import F
 from tortoise.transactions import in_transaction
 
@@ -90,33 +91,34 @@ async def create(
         raise ValueError("the vehicle belongs to another customer")
     source = BookingSource(source)
     stamp = _utc(now)
-    for _ in range(RESERVE_ATTEMPTS):
-        check = await schedule.check(service_code, start, now, source=source)
-        if not check.ok:
-            raise SlotUnavailable(check)
-        assert check.end is not None
-        # No savepoint inside the caller's transaction: Overlap is raised before anything is written and a
-        # lost reservation undoes its own slots; on its own, create is one transaction.
-        async with outbox.atomic():
-            await _lock_id(customer.id)
-            existing = await _overlapping(customer.id, check.requested, check.end)
-            if existing is not None:
-                raise Overlap(existing)
-            if await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
-                appointment = await _insert(
-                    customer_id=customer.id,
-                    vehicle_id=vehicle.id,
-                    service=service_code,
-                    start_at=_utc(check.requested),
-                    end_at=_utc(check.end),
-                    source=source,
-                    booked_by_id=booked_by_id,
-                    campaign=campaign[:64] if campaign else None,
-                    created_at=stamp,
-                    updated_at=stamp,
-                )
-                await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
-                return appointment
+    # The calendar rules only: the slots' load is not read first, since the reservation below is
+    # conditional anyway. Only a refused reservation costs the full check, for its alternatives.
+    check = await schedule.check(service_code, start, now, source=source, read_load=False)
+    if not check.ok:
+        raise SlotUnavailable(check)
+    assert check.end is not None
+    # No savepoint inside the caller's transaction: Overlap is raised before anything is written and a
+    # refused reservation undoes its own slots; on its own, create is one transaction.
+    async with outbox.atomic():
+        await _lock_id(customer.id)
+        existing = await _overlapping(customer.id, check.requested, check.end)
+        if existing is not None:
+            raise Overlap(existing)
+        if await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
+            appointment = await _insert(
+                customer_id=customer.id,
+                vehicle_id=vehicle.id,
+                service=service_code,
+                start_at=_utc(check.requested),
+                end_at=_utc(check.end),
+                source=source,
+                booked_by_id=booked_by_id,
+                campaign=campaign[:64] if campaign else None,
+                created_at=stamp,
+                updated_at=stamp,
+            )
+            await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
+            return appointment
     raise SlotUnavailable(await _full(service_code, start, now, source))
 
 
@@ -255,22 +257,42 @@ def _refuse_late(appointment: Appointment, now: datetime, cutoff: timedelta) -> 
 
 
 async def _lock_id(customer_id: int) -> None:
-    """Serialise one customer's bookings across processes (PostgreSQL row lock; SQLite has one writer)."""
-    await Customer.select_for_update().get(id=customer_id)
+    """Serialise one customer's bookings across processes on PostgreSQL (a row lock until commit).
+
+    Nothing on SQLite: a transaction there already excludes every other writer, and SQLite has no
+    row locks (the ORM's FOR UPDATE would be a plain, useless SELECT)."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        await conn.execute_query('SELECT 1 FROM "customer" WHERE "id" = $1 FOR UPDATE', [customer_id])
 
 
 async def _overlapping(
     customer_id: int, start: datetime, end: datetime, exclude_id: int | None = None
 ) -> Appointment | None:
-    query = Appointment.filter(
-        customer_id=customer_id,
-        status__in=ACTIVE_STATUSES,
-        start_at__lt=_utc(end),
-        end_at__gt=_utc(start),
+    """The customer's earliest active appointment overlapping [start, end), or None.
+
+    Raw SQL for the id (this runs in every booking's transaction; the ORM's query building cost more
+    than the query itself); the row is loaded only in the rare case there is one."""
+    conn = connections.get("default")
+    p = outbox.placeholder()
+    field = Appointment._meta.fields_map["start_at"]
+    statuses = [status.value for status in ACTIVE_STATUSES]
+    marks = ", ".join(f"{p}{n}" for n in range(4, 4 + len(statuses)))
+    sql = (
+        f'SELECT "id" FROM "appointment" WHERE "customer_id" = {p}1 AND "start_at" < {p}2 AND "end_at" > {p}3 '
+        f'AND "status" IN ({marks})'
     )
+    params: list[Any] = [
+        customer_id,
+        field.to_db_value(_utc(end), Appointment),
+        field.to_db_value(_utc(start), Appointment),
+        *statuses,
+    ]
     if exclude_id is not None:
-        query = query.exclude(id=exclude_id)
-    return await query.order_by("start_at").first()
+        params.append(exclude_id)
+        sql += f' AND "id" <> {p}{len(params)}'
+    rows = await conn.execute_query_dict(sql + ' ORDER BY "start_at" LIMIT 1', params)
+    return await Appointment.get(id=rows[0]["id"]) if rows else None
 
 
 async def _insert(**values: Any) -> Appointment:

@@ -10,9 +10,10 @@ from datetime import UTC, datetime
 from typing import Final, cast
 
 from tortoise.connection import connections
+from tortoise.expressions import Q
 from tortoise.transactions import in_transaction
 
-from bot.models import Appointment, Customer, Staff, StaffRole, Vehicle
+from bot.models import Appointment, Customer, StaffRole, Vehicle
 from bot.models.booking import reverse
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
@@ -31,8 +32,9 @@ class PlateTaken(Exception):
 
 
 async def by_openid(openid: str) -> Customer | None:
-    """The customer linked to this WeChat user, with `vehicles` prefetched; None for a stranger."""
-    return await Customer.get_or_none(openid=openid).prefetch_related("vehicles")
+    """The customer linked to this WeChat user; None for a stranger. One query: callers that need the
+    vehicles ask `vehicles_of`, so the many that do not (listing, cancelling, booking) pay nothing for them."""
+    return await Customer.get_or_none(openid=openid)
 
 
 async def vehicles_of(customer: Customer) -> list[Vehicle]:
@@ -58,9 +60,14 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     name = name.strip()[:NAME_MAX]
     async with in_transaction():
         vehicle = await Vehicle.get_or_none(plate=plate).select_related("customer")
-        customer = await Customer.get_or_none(openid=openid)
+        # One read for both the record already linked to the openid and the store's unlinked records of
+        # this mobile (each its own index), instead of a query per kind.
+        found = await Customer.filter(Q(openid=openid) | Q(mobile=mobile, openid__isnull=True)).order_by(
+            "created_at", "id"
+        )
+        customer = next((record for record in found if record.openid == openid), None)
         if customer is None:
-            customer = await _link(openid, name, mobile, vehicle, now)
+            customer = await _link(openid, name, mobile, vehicle, found, now)
         else:
             await _complete(customer, name, mobile)
         vehicle = await _attach(customer, plate, vehicle, now)
@@ -95,11 +102,15 @@ def normalise_mobile(text: str) -> str:
     return mobile
 
 
-async def _link(openid: str, name: str, mobile: str, vehicle: Vehicle | None, now: datetime) -> Customer:
+async def _link(
+    openid: str, name: str, mobile: str, vehicle: Vehicle | None, unlinked: list[Customer], now: datetime
+) -> Customer:
+    """The record `openid` now uses: the unlinked one owning the plate, else the oldest unlinked one of the
+    mobile (`unlinked`, oldest first), else a new one."""
     candidates: list[Customer] = []
     if vehicle is not None and _same_person(vehicle.customer, mobile):
         candidates.append(vehicle.customer)
-    candidates += await Customer.filter(mobile=mobile, openid__isnull=True).order_by("created_at", "id")
+    candidates += [record for record in unlinked if record.openid is None]
     for record in candidates:
         # Conditional, so a record another user linked a moment ago is not taken over.
         if await Customer.filter(id=record.id, openid__isnull=True).update(openid=openid):
@@ -153,18 +164,25 @@ async def _attach(customer: Customer, plate: str, vehicle: Vehicle | None, now: 
 
 
 async def _ensure_owner(customer: Customer) -> None:
+    """Give an ownerless customer the next active clerk in rotation (none when the store has no clerk).
+
+    Two statements: the counter, then one UPDATE that picks the clerk at that turn among the active clerks
+    as they are now (so a clerk deactivated a moment ago is never picked), instead of reading the clerks
+    first and writing the owner after.
+    """
     if customer.owner_id is not None:
         return
-    clerks = cast(
-        list[int],
-        await Staff.filter(role=StaffRole.CLERK, active=True).order_by("id").values_list("id", flat=True),
-    )
-    if not clerks:
-        return  # the store's default contact handles customers with no owner
     turn = await _advance(OWNER_COUNTER)
-    owner_id = clerks[(turn - 1) % len(clerks)]
-    if await Customer.filter(id=customer.id, owner_id__isnull=True).update(owner_id=owner_id):
-        customer.owner_id = owner_id
+    p = placeholder()
+    clerks = f'FROM "staff" WHERE "role" = {p}1 AND "active" = {p}2'
+    rows = await connections.get("default").execute_query_dict(
+        f'UPDATE "customer" SET "owner_id" = (SELECT "id" {clerks} ORDER BY "id" '
+        f"LIMIT 1 OFFSET ({p}3 - 1) % (SELECT COUNT(*) {clerks})) "
+        f'WHERE "id" = {p}4 AND "owner_id" IS NULL AND EXISTS (SELECT 1 {clerks}) RETURNING "owner_id"',
+        [StaffRole.CLERK.value, True, turn, customer.id],
+    )
+    if rows:
+        customer.owner_id = rows[0]["owner_id"]
 
 
 async def _advance(name: str) -> int:

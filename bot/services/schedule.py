@@ -329,6 +329,7 @@ async def check(
     source: Source = BookingSource.SELF,
     held: Collection[datetime] = (),
     exclude: Collection[datetime] = (),
+    read_load: bool = True,
 ) -> SlotCheck:
     """Whether `service_code` can start at `start` (aware), judged at `now`.
 
@@ -339,6 +340,8 @@ async def check(
     limit). A refusal carries the three open starts nearest in time to `start` (chronological order).
     `held` are slots the caller's own appointment occupies (a reschedule): they count one place freer.
     `exclude` are starts never offered as alternatives (the appointment's current time).
+    `read_load=False` judges the calendar rules only (no query when the calendar is cached): for a caller
+    about to reserve the slots, whose conditional reservation enforces the capacity anyway.
     """
     _require_aware(start, now)
     cal = await load_calendar()
@@ -373,7 +376,7 @@ async def check(
     reason = cal.refusal(requested, duration, now)
     if reason is None:
         slots = cal.covered(requested, requested + duration)
-        loads = await _loads(slots)
+        loads = await _loads(slots) if read_load else {}
         if all(loads.get(s, 0) - held_counts[s] < limit for s in slots):
             return answer(None, end=requested + duration, slots=slots, capacity=limit)
         reason = "full"

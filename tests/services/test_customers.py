@@ -98,7 +98,7 @@ async def test_a_returning_customer_is_found_by_openid(person: Person) -> None:
     customer, vehicle = await person(openid="o_back")
     found = await customers.by_openid("o_back")
     assert found is not None and found.id == customer.id
-    assert [v.plate for v in found.vehicles] == [vehicle.plate]
+    assert [v.plate for v in await customers.vehicles_of(found)] == [vehicle.plate]
     assert await customers.by_openid("o_stranger") is None
     again, same_car = await customers.identify(
         "o_back", name="别名", mobile="13900000000", plate=vehicle.plate, now=NOW
