@@ -228,6 +228,7 @@ class SandboxState:
         self.calls: Counter[str] = Counter()
         self.errors: Counter[int] = Counter()
         self.latency = 0.0
+        self.in_flight: set[asyncio.Task[web.StreamResponse]] = set()
         self.menu: dict[str, Any] | None = None
         self.conditional_menus: dict[str, dict[str, Any]] = {}
         self.tags: dict[int, str] = {}
@@ -648,6 +649,18 @@ async def _wechat_edge(request: web.Request, handler: Handler) -> web.StreamResp
         return await handler(request)
     state = request.app[SANDBOX_STATE]
     state.calls[path] += 1
+    if path not in SEND_PATHS:
+        return await _carry_out(request, handler, state, path)
+    # Like WeChat, a message that arrived in full is carried out even if the caller hangs up meanwhile
+    # (a worker killed mid-send): the test server would otherwise cancel the handler with the connection.
+    await request.read()
+    task = asyncio.get_running_loop().create_task(_carry_out(request, handler, state, path))
+    state.in_flight.add(task)
+    task.add_done_callback(state.in_flight.discard)
+    return await asyncio.shield(task)
+
+
+async def _carry_out(request: web.Request, handler: Handler, state: SandboxState, path: str) -> web.StreamResponse:
     if state.latency and path in SEND_PATHS:
         await asyncio.sleep(state.latency)
     fault = state.take_fault(path)
