@@ -535,10 +535,13 @@ async def _remind_maintenance(
     customers = {c.id: c for c in await Customer.filter(id__in=needs_task)} if needs_task else {}
     new = 0
     for person, car, when, key in due:
-        if key not in fresh_messages and key not in fresh_tasks:
+        assignee = (owners.get(person.owner_id) if person.owner_id else None) or fallback
+        message = key in fresh_messages and person.openid is not None and person.openid not in stop
+        task = key in fresh_tasks and assignee is not None
+        if not message and not task:
             continue
         new += 1
-        if key in fresh_messages and person.openid and person.openid not in stop:
+        if message and person.openid is not None:
             reason = (
                 "行驶里程约到5000公里"
                 if when.by_km
@@ -548,9 +551,7 @@ async def _remind_maintenance(
             await notify.send(
                 "maintenance_due", person.openid, values, now=ctx.now, dedupe_key=key, not_before=ctx.hold()
             )
-        assignee = owners.get(person.owner_id) if person.owner_id else None
-        assignee = assignee or fallback
-        if key in fresh_tasks and assignee is not None:
+        if task and assignee is not None:
             title = f"保养到期回访：{person.name or '客户'} {car.plate}（{_day_text(when.day)}到期）"
             await tasks.create(
                 title,
