@@ -434,6 +434,8 @@ async def adjust_load(changes: Mapping[datetime, int], limit: int) -> bool:
     one conditional upsert per slot. Slots are visited in ascending order so concurrent callers never
     deadlock.
     """
+    if len(changes) > 1 and all(delta > 0 for delta in changes.values()):
+        return await _reserve_all(changes, limit)
     applied: list[tuple[datetime, int]] = []
     for slot in sorted(changes):
         delta = changes[slot]
@@ -473,12 +475,51 @@ async def _reserve(at: datetime, delta: int, limit: int) -> bool:
     return bool(rows)
 
 
+async def _reserve_all(changes: Mapping[datetime, int], limit: int) -> bool:
+    """Reserve several slots (a booking's) in one multi-row upsert instead of one statement per slot.
+
+    Rows are listed in ascending order, the order PostgreSQL locks them in, as `adjust_load` does. A
+    slot without room is skipped by its DO UPDATE's WHERE and returns no row; the slots that were
+    reserved are then released again, so a False leaves every count as it was.
+    """
+    if any(delta > limit for delta in changes.values()):
+        return False
+    conn = connections.get("default")
+    p = "$" if conn.capabilities.dialect == "postgres" else "?"
+    field = SlotLoad._meta.fields_map["slot_start"]
+    slots = sorted(changes)
+    params: list[Any] = [limit]
+    rows_sql = []
+    for slot in slots:
+        params += [field.to_db_value(slot.astimezone(UTC), SlotLoad), changes[slot]]
+        rows_sql.append(f"({p}{len(params) - 1}, {p}{len(params)})")
+    sql = (
+        f'INSERT INTO "slot_load" ("slot_start", "booked") VALUES {", ".join(rows_sql)} '
+        'ON CONFLICT ("slot_start") DO UPDATE SET "booked" = "slot_load"."booked" + excluded."booked" '
+        f'WHERE "slot_load"."booked" + excluded."booked" <= {p}1 RETURNING "slot_start"'
+    )
+    rows = await conn.execute_query_dict(sql, params)
+    if len(rows) == len(slots):
+        return True
+    for row in rows:
+        at = field.to_python_value(row["slot_start"])
+        await SlotLoad.filter(slot_start=at).update(booked=F("booked") - changes[at])
+    return False
+
+
 async def _loads(slots: Iterable[datetime]) -> dict[datetime, int]:
-    keys = [s.astimezone(UTC) for s in slots]
+    """The booked count of each slot that has any; raw SQL, as every time step of a booking reads it."""
+    field = SlotLoad._meta.fields_map["slot_start"]
+    keys = [field.to_db_value(s.astimezone(UTC), SlotLoad) for s in slots]
     if not keys:
         return {}
-    rows = await SlotLoad.filter(slot_start__in=keys, booked__gt=0).values_list("slot_start", "booked")
-    return {start: booked for start, booked in rows}
+    conn = connections.get("default")
+    p = "$" if conn.capabilities.dialect == "postgres" else "?"
+    marks = ", ".join(f"{p}{n}" for n in range(1, len(keys) + 1))
+    rows = await conn.execute_query_dict(
+        f'SELECT "slot_start", "booked" FROM "slot_load" WHERE "slot_start" IN ({marks}) AND "booked" > 0', keys
+    )
+    return {field.to_python_value(row["slot_start"]): row["booked"] for row in rows}
 
 
 async def _loads_between(first: datetime, end: datetime) -> dict[datetime, int]:
