@@ -87,8 +87,8 @@ class OutboxDispatcher:
     async def _send_in_order(self, rows: list[OutboxMessage]) -> None:
         for row in rows:
             outcome = await self._send(row)
-            await self._record(outcome)
             metrics.send_result(_result(outcome), outcome.error_code)
+            await self._record(outcome)
 
     async def _send(self, row: OutboxMessage) -> outbox.Outcome:
         payload = row.payload
