@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import aiohttp
 from aiohttp import web
 
-from bot import db, nlu
+from bot import db, metrics, nlu
 from bot.services import notify, schedule, visits
 from bot.services.reminders import Context
 from bot.services.scheduler import INTERVAL_S as SCHEDULER_INTERVAL_S
@@ -64,7 +64,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -
     webhook = Webhook(settings, clock=utc_clock)
     app[WEBHOOK] = webhook
     app[SCHEDULER] = Scheduler(
-        lambda now: Context(now, settings.tz, quiet_start=settings.quiet_start, quiet_end=settings.quiet_end)
+        lambda now: Context(now, settings.tz, quiet_start=settings.quiet_start, quiet_end=settings.quiet_end),
+        report=metrics.scheduler_run,
     )
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)

@@ -7,6 +7,8 @@ from datetime import datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from bot import metrics
+from bot.app import run_scheduler
 from bot.models import OutboxMessage, Vehicle
 from bot.services import booking, scheduler
 from bot.services.reminders import Context
@@ -79,3 +81,9 @@ async def test_a_failing_job_is_counted_and_retried_while_the_others_run(clock: 
     after = scheduler.run_counts()
     assert after.get(("broken", "error"), 0) - before.get(("broken", "error"), 0) == 2
     assert after.get(("fine", "ok"), 0) - before.get(("fine", "ok"), 0) == 1
+
+
+async def test_scheduler_runs_show_in_the_metrics(clock: Clock, client: Any) -> None:
+    clock.now = at(29, 9, 5)
+    await run_scheduler(client.app)
+    assert 'fourdesk_scheduler_runs_total{job="tasks_overdue",outcome="ok"}' in metrics.render(None)
