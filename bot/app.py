@@ -18,7 +18,7 @@ from bot.services.scheduler import INTERVAL_S as SCHEDULER_INTERVAL_S
 from bot.services.scheduler import Scheduler
 from bot.settings import Settings
 from bot.wechat.api import SHOWQRCODE_BASE, WeChatClient
-from bot.wechat.dispatcher import OutboxDispatcher
+from bot.wechat.dispatcher import OutboxDispatcher, stop_if_cancelled
 from bot.wechat.messages import MAX_BODY
 from bot.wechat.sandbox import SandboxState, create_sandbox_app
 from bot.wechat.tokens import token_store_for
@@ -54,6 +54,8 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -
     # dateparser loads its language data lazily: do it now, not on a customer's first message (and before
     # `serve` freezes start-up objects out of the garbage collector's way).
     nlu.warm_up()
+    # Which WeChat template each message kind uses (a bad BOT_TEMPLATE_* stops start-up here).
+    notify.configure(settings)
     app = web.Application(client_max_size=MAX_BODY)
     app[SETTINGS] = settings
 
@@ -70,6 +72,7 @@ def create_app(settings: Settings, *, clock: Callable[[], datetime] = _utcnow) -
     app.router.add_get("/wechat", webhook.get)
     app.router.add_post("/wechat", webhook.post)
     app.router.add_get("/healthz", healthz)
+    metrics.setup(app)
     if settings.sandbox and settings.wechat_api_base is None:
         state = sandbox_state_for(settings)
         app[SANDBOX] = state
@@ -133,6 +136,7 @@ async def _background(app: web.Application) -> AsyncIterator[None]:
 
 async def _prune_forever(webhook: Webhook) -> None:
     while True:
+        stop_if_cancelled()
         try:
             removed = await webhook.prune()
             if removed:
@@ -156,6 +160,7 @@ async def sweep_no_shows(app: web.Application) -> int:
 async def _no_shows_forever(app: web.Application) -> None:
     # Every worker sweeps: a row is marked by one conditional UPDATE, so concurrent passes mark it once.
     while True:
+        stop_if_cancelled()
         try:
             marked = await sweep_no_shows(app)
             if marked:
@@ -179,6 +184,7 @@ async def _scheduler_forever(app: web.Application) -> None:
     # pass waits one interval, so a worker starting up serves its first messages before the heavier jobs.
     while True:
         await asyncio.sleep(SCHEDULER_INTERVAL_S)
+        stop_if_cancelled()
         try:
             done = {job: n for job, n in (await run_scheduler(app)).items() if n}
             if done:

@@ -15,6 +15,7 @@ from bot.handlers import router
 from bot.handlers.commands import Command, CommandTable
 from bot.handlers.turn import Handler, HandlerResult, Turn
 from bot.models import OutboxMessage, OutboxStatus, ProcessedMessage
+from bot.services import dedupe
 from bot.services.roles import EVERYONE
 from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
@@ -422,6 +423,7 @@ async def test_a_retry_reaching_another_worker_gets_the_first_reply(
     # WeChat retries after 5 s, so a retry carries a CreateTime at least that old.
     xml = first_worker.peer.text("o_cust1", "查", msg_id=99101, create_time=int(time.time()) - 6)
     first = await first_worker.send(xml)
+    await dedupe.flush()  # WeChat's retry comes 5 s later: the write-behind record has landed by then
     retry = await second_worker.send(xml)
     assert first.text == retry.text == "查询结果（第1次）"
     assert len(counting.calls) == 1  # type: ignore[attr-defined]

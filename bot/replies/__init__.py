@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot.replies import core, customers, reminders, reports, staff, tasks, visits
+from bot.replies import core, customers, notify, reminders, reports, staff, tasks, visits
 
 MEDIA_KINDS: dict[str, str] = {
     "image": "图片",
@@ -36,6 +36,7 @@ REPLIES: dict[str, str] = _merge(
     tasks.REPLIES,
     reports.REPLIES,
     reminders.REPLIES,
+    notify.REPLIES,
 )
 
 

@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Final
 
 from tortoise.connection import connections
-from tortoise.transactions import in_transaction
 
 from bot.models import Follower
 from bot.services.batching import Coalescer
@@ -37,17 +36,22 @@ async def _upsert(items: Sequence[tuple[str, datetime]]) -> list[None]:
         if openid not in latest or at > latest[openid]:
             latest[openid] = at
     field = Follower._meta.fields_map["last_interaction_at"]
+    conn = connections.get("default")
     p = placeholder()
+    params: list[object] = []
+    for openid, at in latest.items():
+        params += [openid, field.to_db_value(at, Follower)]
+    rows = ", ".join(f"({p}{2 * i + 1}, {p}{2 * i + 2}, TRUE, FALSE)" for i in range(len(latest)))
+    # One statement for the whole batch, outside any transaction, like the dedupe records: on SQLite a
+    # background transaction here would queue behind (and stall) the turns holding its single connection.
     # Only last_interaction_at is written: following and reminder choices belong to other code paths.
     sql = (
-        f'INSERT INTO "follower" ("openid", "last_interaction_at", "following", "reminders_off") '
-        f'VALUES ({p}1, {p}2, TRUE, FALSE) ON CONFLICT ("openid") DO UPDATE SET '
-        f'"last_interaction_at" = excluded."last_interaction_at" '
+        f'INSERT INTO "follower" ("openid", "last_interaction_at", "following", "reminders_off") VALUES {rows} '
+        'ON CONFLICT ("openid") DO UPDATE SET "last_interaction_at" = excluded."last_interaction_at" '
         'WHERE "follower"."last_interaction_at" IS NULL '
         'OR "follower"."last_interaction_at" < excluded."last_interaction_at"'
     )
-    async with in_transaction() as conn:
-        await conn.execute_many(sql, [[openid, field.to_db_value(at, Follower)] for openid, at in latest.items()])
+    await conn.execute_query(sql, params)
     return [None] * len(items)
 
 

@@ -60,8 +60,7 @@ async def create(
             "customer": customer.name if customer and customer.name else "-",
             "assigner": created_by.name if created_by else "系统",
         }
-        template_id, data = notify.render("task_assigned", values)
-        await outbox.enqueue_template(assignee.openid, template_id, data, now=now, dedupe_key=f"task:{task.id}:new")
+        await notify.send("task_assigned", assignee.openid, values, now=now, dedupe_key=f"task:{task.id}:new")
     return task
 
 

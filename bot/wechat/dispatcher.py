@@ -136,6 +136,7 @@ class OutboxDispatcher:
     async def run_forever(self) -> None:
         """Poll for due rows; an in-process enqueue sets `wakeup` so a late reply goes out at once."""
         while True:
+            stop_if_cancelled()
             try:
                 sent = await self.run_once()
             except Exception:
@@ -144,5 +145,19 @@ class OutboxDispatcher:
             if sent:
                 continue
             self.wakeup.clear()
+            # asyncio.timeout, not wait_for: on Python 3.11 a cancel that lands as wait_for times out is
+            # turned into TimeoutError, which this loop would swallow and then poll forever (a hung shutdown).
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self.wakeup.wait(), self.poll_interval)
+                async with asyncio.timeout(self.poll_interval):
+                    await self.wakeup.wait()
+
+
+def stop_if_cancelled() -> None:
+    """Raise CancelledError when the current task was asked to stop.
+
+    A background loop calls this each round: a library below it (a driver, a timeout helper) may swallow
+    the one CancelledError a cancel delivers, and the loop would then run on forever, hanging shutdown.
+    """
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError
