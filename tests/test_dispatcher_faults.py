@@ -17,6 +17,7 @@ from bot.wechat.api import WeChatClient
 from bot.wechat.dispatcher import OutboxDispatcher, next_quota_reset
 from bot.wechat.sandbox import SandboxState
 from bot.wechat.tokens import DatabaseTokenStore
+from tests.wechat_helper import eventually
 
 TEMPLATE = "TPL_APPT_REMINDER"
 SEND = "/cgi-bin/message/template/send"
@@ -218,8 +219,13 @@ async def test_a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_e
 ) -> None:
     rows = await queue_reminders(sandbox, clock, 30)
     sandbox.latency = 0.3  # a slow WeChat: the whole batch is in flight when the worker dies
+
+    def sends() -> int:
+        return sandbox.calls[SEND]
+
+    before = sends()
     first = asyncio.create_task(dispatcher(client, clock).run_once())
-    await asyncio.sleep(0.1)
+    await eventually(lambda: sends() - before >= 30)  # every request has reached WeChat, none answered
     first.cancel()
     with pytest.raises(asyncio.CancelledError):
         await first
