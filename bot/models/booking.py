@@ -15,6 +15,14 @@ def reverse(text: str | None) -> str | None:
     return text[::-1] if text else None
 
 
+def _keep_reversed(row: Model, column: str, update_fields: Iterable[str] | None) -> Iterable[str] | None:
+    """Set `<column>_rev` from `column` before a save; the fields to save, with it when `column` is among them."""
+    setattr(row, f"{column}_rev", reverse(getattr(row, column)))
+    if update_fields is not None and column in update_fields:
+        return [*update_fields, f"{column}_rev"]
+    return update_fields
+
+
 class ServiceKind(Model):
     """A bookable service; `code` matches `bot.nlu.service` so parsed text maps straight onto a row."""
 
@@ -161,9 +169,7 @@ class Customer(Model):
         force_update: bool = False,
     ) -> None:
         """Keep `mobile_rev` in step (bulk inserts and `.update(mobile=...)` must set it themselves)."""
-        self.mobile_rev = reverse(self.mobile)
-        if update_fields is not None and "mobile" in update_fields:
-            update_fields = [*update_fields, "mobile_rev"]
+        update_fields = _keep_reversed(self, "mobile", update_fields)
         await super().save(using_db, update_fields, force_create, force_update)
 
 
@@ -200,9 +206,7 @@ class Vehicle(Model):
         force_update: bool = False,
     ) -> None:
         """Keep `plate_rev` in step (bulk inserts and `.update(plate=...)` must set it themselves)."""
-        self.plate_rev = reverse(self.plate)
-        if update_fields is not None and "plate" in update_fields:
-            update_fields = [*update_fields, "plate_rev"]
+        update_fields = _keep_reversed(self, "plate", update_fields)
         await super().save(using_db, update_fields, force_create, force_update)
 
 
