@@ -11,7 +11,8 @@ from tests.services.test_reports import seed
 
 LEGEND = (
     "说明：到店率＝已到店或已完成 ÷ 期内已到预约时间且未取消的预约；"
-    "逾期＝目前已过截止仍未完成＋期内过了截止才完成的任务。"
+    "逾期＝目前已过截止仍未完成＋期内过了截止才完成的任务；"
+    "流失＝上次到店满12个月、其间没有再到店或预约的客户（期内新标记的）。"
 )
 
 
@@ -24,6 +25,7 @@ async def test_report_for_today_by_default(people: People) -> None:
         "到店：完成 1 个；到店率 50%（1/2）；未到 1 个\n"
         "跟进：5 次，联系上 2 位客户\n"
         "任务：完成 1 个，逾期 1 个\n"
+        "流失：1 位客户（满12个月未回店）\n"
         "—— 各店员 ——\n"
         "张三：代约 1 · 跟进 3（联系上 1 人）· 任务完成 0 · 逾期 1\n"
         "李四：代约 1 · 跟进 1（联系上 1 人）· 任务完成 1 · 逾期 0\n"
@@ -41,6 +43,7 @@ async def test_report_for_the_week_and_the_month(people: People) -> None:
         "到店：完成 2 个；到店率 75%（3/4）；未到 1 个\n"
         "跟进：6 次，联系上 3 位客户\n"
         "任务：完成 2 个，逾期 2 个\n"
+        "流失：2 位客户（满12个月未回店）\n"
     )
     assert "李四：代约 1 · 跟进 2（联系上 2 人）· 任务完成 2 · 逾期 1" in week
     assert await boss.says("周报") == week
@@ -51,6 +54,7 @@ async def test_report_for_the_week_and_the_month(people: People) -> None:
         "到店：完成 3 个；到店率 67%（4/6）；未到 2 个\n"
         "跟进：7 次，联系上 3 位客户\n"
         "任务：完成 3 个，逾期 2 个\n"
+        "流失：2 位客户（满12个月未回店）\n"
     )
     assert "张三：代约 2 · 跟进 4（联系上 2 人）· 任务完成 1 · 逾期 1" in month
 

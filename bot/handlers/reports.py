@@ -31,6 +31,7 @@ async def report(turn: Turn, arg: str, default: PeriodKind = PeriodKind.TODAY) -
         reached=r.reached,
         tasks_done=r.tasks_done,
         tasks_overdue=r.tasks_overdue,
+        lost=r.lost,
     )
     lines = [
         replies.render(

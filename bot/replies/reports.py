@@ -16,6 +16,7 @@ REPLIES: dict[str, str] = {
         "到店：完成 {completed} 个；到店率 {rate}（{showed}/{due}）；未到 {no_shows} 个\n"
         "跟进：{follow_ups} 次，联系上 {reached} 位客户\n"
         "任务：完成 {tasks_done} 个，逾期 {tasks_overdue} 个\n"
+        "流失：{lost} 位客户（满12个月未回店）\n"
         "—— 各店员 ——"
     ),
     "reports.line": (
@@ -25,6 +26,7 @@ REPLIES: dict[str, str] = {
     "reports.inactive": "（已停用）",
     "reports.legend": (
         "说明：到店率＝已到店或已完成 ÷ 期内已到预约时间且未取消的预约；"
-        "逾期＝目前已过截止仍未完成＋期内过了截止才完成的任务。"
+        "逾期＝目前已过截止仍未完成＋期内过了截止才完成的任务；"
+        "流失＝上次到店满12个月、其间没有再到店或预约的客户（期内新标记的）。"
     ),
 }

@@ -36,29 +36,75 @@ def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
     return in_transaction()
 
 
+def _insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
+    """`INSERT ... VALUES (...), (...) ON CONFLICT (unique) DO NOTHING RETURNING pk, unique` for `rows` rows."""
+    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
+    p = placeholder()
+    width = len(names)
+    values = ", ".join(
+        "(" + ", ".join(f"{p}{row * width + n}" for n in range(1, width + 1)) + ")" for row in range(rows)
+    )
+    pk, key = meta.db_pk_column, meta.fields_db_projection[unique]
+    return (
+        f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values} '
+        f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{pk}", "{key}"'
+    )
+
+
+def _columns(instance: Model) -> tuple[list[str], list[Any]]:
+    meta = instance._meta
+    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+    return names, [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
+
+
 async def insert_unless_taken(instance: Model, unique: str) -> bool:
     """INSERT `instance` (a new, unsaved row) unless another row already holds its value of the `unique`
     field: True and the row saved (pk set), or False and nothing written. One statement, no savepoint:
     `INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING pk`. A conflict on any other constraint still
     raises IntegrityError. On PostgreSQL a concurrent uncommitted holder of the value is waited for.
     """
-    meta = instance._meta
-    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
-    values = [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
-    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    p = placeholder()
-    params = ", ".join(f"{p}{n}" for n in range(1, len(values) + 1))
-    pk = meta.db_pk_column
-    sql = (
-        f'INSERT INTO "{meta.db_table}" ({columns}) VALUES ({params}) '
-        f'ON CONFLICT ("{meta.fields_db_projection[unique]}") DO NOTHING RETURNING "{pk}"'
-    )
-    rows = await connections.get("default").execute_query_dict(sql, values)
+    names, values = _columns(instance)
+    rows = await connections.get("default").execute_query_dict(_insert_sql(instance._meta, names, 1, unique), values)
     if not rows:
         return False
-    instance.pk = rows[0][pk]
+    instance.pk = rows[0][instance._meta.db_pk_column]
     instance._saved_in_db = True
     return True
+
+
+# Rows per multi-row INSERT: well inside SQLite's and PostgreSQL's limits on bound parameters (32,766).
+INSERT_CHUNK = 500
+
+
+async def insert_many_unless_taken(instances: Sequence[Model], unique: str) -> list[Model]:
+    """`insert_unless_taken` for many new rows of one model in a few multi-row statements (`INSERT_CHUNK`
+    rows each): returns those written, pk set, in order. A value of `unique` already stored, or repeated in
+    `instances`, is written once at most. Call it inside a transaction to make the whole batch atomic."""
+    written: list[Model] = []
+    if not instances:
+        return written
+    meta = instances[0]._meta
+    key = meta.fields_db_projection[unique]
+    conn = connections.get("default")
+    for start in range(0, len(instances), INSERT_CHUNK):
+        chunk = list({getattr(i, unique): i for i in reversed(instances[start : start + INSERT_CHUNK])}.values())
+        chunk.reverse()  # the first of any repeated value wins, order kept
+        names: list[str] = []
+        params: list[Any] = []
+        for instance in chunk:
+            names, values = _columns(instance)
+            params += values
+        pks = {
+            row[key]: row[meta.db_pk_column]
+            for row in await conn.execute_query_dict(_insert_sql(meta, names, len(chunk), unique), params)
+        }
+        for instance in chunk:
+            value = meta.fields_map[unique].to_db_value(getattr(instance, unique), instance)
+            if value in pks:
+                instance.pk = pks[value]
+                instance._saved_in_db = True
+                written.append(instance)
+    return written
 
 
 async def enqueue_text(
@@ -83,10 +129,38 @@ async def enqueue_template(
     from `now` on, so a later `now` holds it back (quiet hours). `purpose` names the template kind.
     `template_id` None means no template is configured for the kind: the dispatcher then sends the named
     `values` as a customer-service text inside the 48-hour window, or records the row undeliverable."""
+    payload = template_payload(template_id, data, url, values)
+    return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key, purpose=purpose)
+
+
+def new_row(
+    kind: OutboxKind,
+    openid: str,
+    payload: dict[str, Any],
+    *,
+    now: datetime,
+    dedupe_key: str | None = None,
+    purpose: str | None = None,
+) -> OutboxMessage:
+    """An unsaved outbox row, due from `now` (for `insert_many_unless_taken`)."""
+    return OutboxMessage(
+        kind=kind,
+        openid=openid,
+        payload=payload,
+        next_attempt_at=now,
+        client_msg_id=uuid.uuid4().hex,
+        dedupe_key=dedupe_key,
+        purpose=purpose,
+    )
+
+
+def template_payload(
+    template_id: str | None, data: Mapping[str, str], url: str | None, values: Mapping[str, str] | None
+) -> dict[str, Any]:
     payload: dict[str, Any] = {"template_id": template_id, "data": dict(data), "url": url}
     if values is not None:
         payload["values"] = dict(values)
-    return await _enqueue(OutboxKind.TEMPLATE, openid, payload, now=now, dedupe_key=dedupe_key, purpose=purpose)
+    return payload
 
 
 async def _enqueue(
@@ -98,15 +172,7 @@ async def _enqueue(
     dedupe_key: str | None,
     purpose: str | None = None,
 ) -> OutboxMessage:
-    row = OutboxMessage(
-        kind=kind,
-        openid=openid,
-        payload=payload,
-        next_attempt_at=now,
-        client_msg_id=uuid.uuid4().hex,
-        dedupe_key=dedupe_key,
-        purpose=purpose,
-    )
+    row = new_row(kind, openid, payload, now=now, dedupe_key=dedupe_key, purpose=purpose)
     if dedupe_key is None:
         await row.save()
         return row

@@ -28,6 +28,7 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from tortoise.connection import connections
+from tortoise.transactions import in_transaction
 
 from bot.models import (
     Appointment,
@@ -540,6 +541,8 @@ async def _remind_maintenance(
     needs_task = {p.id for p, _, _, key in due if key in fresh_tasks}
     customers = {c.id: c for c in await Customer.filter(id__in=needs_task)} if needs_task else {}
     new = 0
+    messages: list[notify.Outgoing] = []
+    new_tasks: list[tasks.NewTask] = []
     for person, car, when, key in due:
         assignee = (owners.get(person.owner_id) if person.owner_id else None) or fallback
         message = key in fresh_messages and person.openid is not None and person.openid not in stop
@@ -554,21 +557,23 @@ async def _remind_maintenance(
                 else ("首次保养" if car.last_service is None else "距上次保养满5个月")
             )
             values = {"plate": car.plate, "due": _day_text(when.day), "reason": reason}
-            await notify.send(
-                "maintenance_due", person.openid, values, now=ctx.now, dedupe_key=key, not_before=ctx.hold()
-            )
+            messages.append(notify.Outgoing("maintenance_due", person.openid, values, key, not_before=ctx.hold()))
         if task and assignee is not None:
             title = f"保养到期回访：{person.name or '客户'} {car.plate}（{_day_text(when.day)}到期）"
-            await tasks.create(
-                title,
-                assignee,
-                ctx.now,
-                tz=ctx.tz,
-                due_at=datetime.combine(ctx.today, MAINTENANCE_TASK_DUE, tzinfo=ctx.tz),
-                customer=customers[person.id],
-                kind=TaskKind.MAINTENANCE,
-                dedupe_key=key,
+            new_tasks.append(
+                tasks.NewTask(
+                    title,
+                    assignee,
+                    due_at=datetime.combine(ctx.today, MAINTENANCE_TASK_DUE, tzinfo=ctx.tz),
+                    customer=customers[person.id],
+                    kind=TaskKind.MAINTENANCE,
+                    dedupe_key=key,
+                )
             )
+    # A batch's reminders, tasks and task notices in a few multi-row statements, together or not at all.
+    async with in_transaction():
+        await notify.send_many(messages, now=ctx.now)
+        await tasks.create_many(new_tasks, ctx.now, tz=ctx.tz)
     return new
 
 

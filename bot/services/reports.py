@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo
 from tortoise.functions import Count
 
 from bot.models import Appointment, AppointmentStatus, BookingSource, FollowUp, Staff
-from bot.services import tasks
+from bot.services import reminders, tasks
 
 
 class PeriodKind(StrEnum):
@@ -90,7 +90,8 @@ class Report:
       were checked in or completed; `show_rate` = showed / due (None when nothing was due);
     - `no_shows`: appointments that started in the period and are marked no-show;
     - `follow_ups`, `reached`: follow-ups logged in the period and distinct customers they reached;
-    - `tasks_done`, `tasks_overdue`: summed over staff as `tasks.stats` counts them.
+    - `tasks_done`, `tasks_overdue`: summed over staff as `tasks.stats` counts them;
+    - `lost`: customers the scheduler marked lost (流失: not back within 12 months) in the period.
     """
 
     period: Period
@@ -104,6 +105,7 @@ class Report:
     reached: int
     tasks_done: int
     tasks_overdue: int
+    lost: int
     clerks: tuple[ClerkLine, ...]
 
     @property
@@ -199,5 +201,6 @@ async def build(kind: PeriodKind, now: datetime, tz: ZoneInfo) -> Report:
         reached=reached,
         tasks_done=sum(row.done for row in task_rows.values()),
         tasks_overdue=sum(row.overdue for row in task_rows.values()),
+        lost=await reminders.lost_count(start, end),
         clerks=tuple(lines),
     )

@@ -7,7 +7,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
@@ -38,30 +38,72 @@ async def create(
 
     Returns None when `dedupe_key` is already taken (the task exists): nothing is written or sent again.
     """
-    task = Task(
-        title=" ".join(title.split())[:200],
-        kind=kind,
-        assignee_id=assignee.id,
-        created_by_id=created_by.id if created_by else None,
-        customer_id=customer.id if customer else None,
-        appointment_id=appointment_id,
-        due_at=due_at.astimezone(UTC) if due_at else None,
-        dedupe_key=dedupe_key,
-        created_at=now.astimezone(UTC),
-    )
+    new = NewTask(title, assignee, due_at, created_by, customer, appointment_id, kind, dedupe_key)
+    task = _task(new, now)
     if dedupe_key is None:
         await task.save()
     elif not await insert_unless_taken(task, "dedupe_key"):
         return None
-    if assignee.openid and assignee.active:
-        values = {
-            "task": task.title,
-            "due": notify.template_time(due_at, tz) if due_at else "无截止时间",
-            "customer": customer.name if customer and customer.name else "-",
-            "assigner": created_by.name if created_by else "系统",
-        }
-        await notify.send("task_assigned", assignee.openid, values, now=now, dedupe_key=f"task:{task.id}:new")
+    notice = _notice(new, task, tz)
+    if notice is not None:
+        await notify.send(notice.kind, notice.openid, notice.values, now=now, dedupe_key=notice.dedupe_key)
     return task
+
+
+@dataclass(frozen=True, slots=True)
+class NewTask:
+    """The arguments of `create`, for `create_many`."""
+
+    title: str
+    assignee: Staff
+    due_at: datetime | None = None
+    created_by: Staff | None = None
+    customer: Customer | None = None
+    appointment_id: int | None = None
+    kind: TaskKind = TaskKind.MANUAL
+    dedupe_key: str | None = None
+
+
+async def create_many(new: Sequence[NewTask], now: datetime, *, tz: ZoneInfo) -> list[Task]:
+    """`create` for many system tasks (each with a `dedupe_key`) in a few multi-row statements, with their
+    notices: the tasks created, in order; a key already taken creates nothing. Call it inside a transaction
+    so that tasks and notices are written together."""
+    if any(item.dedupe_key is None for item in new):
+        raise ValueError("create_many needs a dedupe_key on every task")
+    pairs = [(item, _task(item, now)) for item in new]
+    written = {id(task) for task in await outbox.insert_many_unless_taken([task for _, task in pairs], "dedupe_key")}
+    created = [(item, task) for item, task in pairs if id(task) in written]
+    notices = [notice for item, task in created if (notice := _notice(item, task, tz)) is not None]
+    await notify.send_many(notices, now=now)
+    return [task for _, task in created]
+
+
+def _task(new: NewTask, now: datetime) -> Task:
+    return Task(
+        title=" ".join(new.title.split())[:200],
+        kind=new.kind,
+        assignee_id=new.assignee.id,
+        created_by_id=new.created_by.id if new.created_by else None,
+        customer_id=new.customer.id if new.customer else None,
+        appointment_id=new.appointment_id,
+        due_at=new.due_at.astimezone(UTC) if new.due_at else None,
+        dedupe_key=new.dedupe_key,
+        created_at=now.astimezone(UTC),
+    )
+
+
+def _notice(new: NewTask, task: Task, tz: ZoneInfo) -> notify.Outgoing | None:
+    """The "new task" message to the assignee; None when they have not bound WeChat or are inactive."""
+    assignee = new.assignee
+    if not assignee.openid or not assignee.active:
+        return None
+    values = {
+        "task": task.title,
+        "due": notify.template_time(new.due_at, tz) if new.due_at else "无截止时间",
+        "customer": new.customer.name if new.customer and new.customer.name else "-",
+        "assigner": new.created_by.name if new.created_by else "系统",
+    }
+    return notify.Outgoing("task_assigned", assignee.openid, values, dedupe_key=f"task:{task.id}:new")
 
 
 # --- reading "派任务 @张三 周五前 回访客户王五 保养报价" ---------------------------------------------------

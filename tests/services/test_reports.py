@@ -124,6 +124,12 @@ async def seed() -> dict[str, Any]:
     await task(li, at(11, 28, 18), done=at(11, 28, 9))  # done today, on time
     await task(li, at(11, 23, 18), done=at(11, 24, 9))  # done Tuesday, late
     await task(zhang, at(11, 4, 18), done=at(11, 3, 9))  # done early November, on time
+
+    # Customers the scheduler marked lost (流失): this morning, on Tuesday, in October; one never.
+    for name, when in (("丁", at(11, 28, 8, 5)), ("戊", at(11, 24, 8, 5)), ("己", at(10, 20, 8, 5)), ("庚", None)):
+        gone_customer = await customer(name)
+        gone_customer.lost_at = when
+        await gone_customer.save()
     return {"zhang": zhang, "li": li, "gone": gone}
 
 
@@ -158,6 +164,7 @@ async def test_today(database: str) -> None:
     assert r.no_shows == 1  # 2
     assert (r.follow_ups, r.reached) == (5, 2)  # 甲, 乙 (乙 reached by 孙七; 张三 missed 乙)
     assert (r.tasks_done, r.tasks_overdue) == (1, 1)
+    assert r.lost == 1  # 丁
     assert r.clerks == (
         line(s["zhang"], 1, 3, 1, 0, 1),
         line(s["li"], 1, 1, 1, 1, 0),
@@ -174,6 +181,7 @@ async def test_this_week(database: str) -> None:
     assert r.no_shows == 1  # 2
     assert (r.follow_ups, r.reached) == (6, 3)  # 甲, 乙, 丙
     assert (r.tasks_done, r.tasks_overdue) == (2, 2)  # 李四's two; 张三's open one and 李四's late one
+    assert r.lost == 2  # 丁, 戊
     assert r.clerks == (
         line(s["zhang"], 2, 3, 1, 0, 1),
         line(s["li"], 1, 2, 2, 2, 1),
@@ -190,6 +198,7 @@ async def test_this_month(database: str) -> None:
     assert r.no_shows == 2  # 2, 7
     assert (r.follow_ups, r.reached) == (7, 3)
     assert (r.tasks_done, r.tasks_overdue) == (3, 2)
+    assert r.lost == 2  # 丁, 戊 (己 was in October)
     assert r.clerks == (
         line(s["zhang"], 2, 4, 2, 1, 1),
         line(s["li"], 1, 2, 2, 2, 1),
@@ -199,4 +208,4 @@ async def test_this_month(database: str) -> None:
 
 async def test_an_empty_store_has_no_show_rate(database: str) -> None:
     r = await reports.build(PeriodKind.TODAY, NOW, TZ)
-    assert (r.booked, r.completed, r.due, r.show_rate, r.clerks) == (0, 0, 0, None, ())
+    assert (r.booked, r.completed, r.due, r.show_rate, r.lost, r.clerks) == (0, 0, 0, None, 0, ())

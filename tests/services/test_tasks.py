@@ -153,3 +153,45 @@ async def test_stats_without_deadlines_have_no_on_time_rate(database: str) -> No
     await tasks.complete(timed.id, at(11, 28, 12))
     [row] = await tasks.stats(at(11, 23, 0), at(11, 30, 0), NOW.astimezone(UTC))
     assert (row.done, row.done_with_due, row.done_on_time, row.on_time_rate) == (2, 1, 1, 1.0)
+
+
+async def test_create_many_writes_each_key_once_with_its_notice(database: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from bot.services import outbox
+
+    monkeypatch.setattr(outbox, "INSERT_CHUNK", 2)  # several statements, a repeated key across and within them
+    bound = await Staff.create(name="张三", mobile="13900000001", role=StaffRole.CLERK, openid="o_zs", created_at=NOW)
+    unbound = await Staff.create(name="李四", mobile="13900000002", role=StaffRole.CLERK, created_at=NOW)
+    customer = await Customer.create(name="王五", mobile="13800000005", created_at=NOW)
+    assert await tasks.create(
+        "已有的任务", bound, NOW, tz=TZ, dedupe_key="k:taken", kind=TaskKind.MAINTENANCE
+    )  # one notice
+    wanted = [
+        tasks.NewTask("回访一", bound, due_at=at(11, 29, 18), customer=customer, dedupe_key="k:1"),
+        tasks.NewTask("已有的任务", bound, dedupe_key="k:taken"),
+        tasks.NewTask("回访二", unbound, dedupe_key="k:2"),
+        tasks.NewTask("回访一（重复）", bound, dedupe_key="k:1"),
+        tasks.NewTask("回访三", bound, kind=TaskKind.MAINTENANCE, dedupe_key="k:3"),
+    ]
+    created = await tasks.create_many(wanted, NOW, tz=TZ)
+    assert [t.title for t in created] == ["回访一", "回访二", "回访三"]
+    assert all(t.id for t in created)
+    rows = {t.dedupe_key: t for t in await Task.all()}
+    assert sorted(rows) == ["k:1", "k:2", "k:3", "k:taken"]
+    assert rows["k:1"].customer_id == customer.id and rows["k:1"].due_at == at(11, 29, 18)
+    assert rows["k:3"].kind == TaskKind.MAINTENANCE and rows["k:2"].assignee_id == unbound.id
+    # The bound assignee is told of each new task once; the one without WeChat gets nothing.
+    notices = await OutboxMessage.filter(purpose="task_assigned").order_by("id")
+    assert [n.openid for n in notices] == ["o_zs"] * 3
+    assert [n.payload["values"]["task"] for n in notices] == ["已有的任务", "回访一", "回访三"]
+    assert notices[1].payload["values"]["due"] == "11月29日 18:00"
+    assert notices[1].payload["values"]["customer"] == "王五"
+    # Run again: nothing new.
+    assert await tasks.create_many(wanted, NOW, tz=TZ) == []
+    assert await Task.all().count() == 4 and await OutboxMessage.filter(purpose="task_assigned").count() == 3
+
+
+async def test_create_many_refuses_tasks_without_a_key(database: str) -> None:
+    member = await Staff.create(name="张三", mobile="13900000001", role=StaffRole.CLERK, created_at=NOW)
+    with pytest.raises(ValueError, match="dedupe_key"):
+        await tasks.create_many([tasks.NewTask("回访", member)], NOW, tz=TZ)
+    assert not await Task.exists()
