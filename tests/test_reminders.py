@@ -288,6 +288,62 @@ async def test_a_customer_not_back_within_12_months_is_marked_lost(people: Peopl
     assert await reminders.lost_count(at(11, 29, 0), at(11, 30, 0)) == 1
 
 
+async def test_a_new_car_is_due_for_its_first_service_three_months_after_purchase(
+    people: People, clock: Clock, client: Any
+) -> None:
+    clerk = await people.clerk("张三")
+    customer, user = await wechat_customer(people, "李四", "13800001111", "粤A12345", owner=clerk.staff)
+    await Vehicle.filter(customer_id=customer.id).update(purchase_date=date(2026, 9, 2))
+    clock.now = at(12, 1, 10, 5)  # the day before
+    await run_scheduler(client.app)
+    clock.now = at(12, 2, 10, 5)
+    await run_scheduler(client.app)
+    await eventually(lambda: len(of_kind(user, "TPL_MAINTENANCE_DUE")) == 1)
+    data = of_kind(user, "TPL_MAINTENANCE_DUE")[0].payload["data"]
+    assert (data["time2"]["value"], data["thing3"]["value"]) == ("12月2日", "首次保养")
+    (task,) = await Task.filter(kind=TaskKind.MAINTENANCE)
+    assert task.assignee_id == clerk.staff.id and "粤A12345" in task.title
+
+
+async def test_a_car_driven_hard_is_due_at_5000_km_before_five_months(
+    people: People, clock: Clock, client: Any
+) -> None:
+    clerk = await people.clerk("张三")
+    # Serviced on 1 September at 10,000 km, 14,000 km on 1 November (about 66 km a day): 15,000 km falls on
+    # 16 November, long before the five months (1 February).
+    _, user = await make_car(
+        people, clerk, last_service=date(2026, 9, 1), km_then=10000, km_now=14000, read_on=date(2026, 11, 1)
+    )
+    clock.now = at(11, 15, 10, 5)
+    await run_scheduler(client.app)
+    assert not await Task.filter(kind=TaskKind.MAINTENANCE).exists()
+    clock.now = at(11, 16, 10, 5)
+    await run_scheduler(client.app)
+    await eventually(lambda: len(of_kind(user, "TPL_MAINTENANCE_DUE")) == 1)
+    data = of_kind(user, "TPL_MAINTENANCE_DUE")[0].payload["data"]
+    assert (data["time2"]["value"], data["thing3"]["value"]) == ("11月16日", "行驶里程约到5000公里")
+    # The clerk is told of the follow-up task the pass gave them.
+    await eventually(lambda: len(of_kind(clerk, "TPL_TASK_ASSIGNED")) == 1)
+
+
+async def test_a_lost_customer_who_books_again_is_no_longer_lost(people: People, clock: Clock, client: Any) -> None:
+    clerk = await people.clerk("张三")
+    customer, _ = await make_car(
+        people, clerk, last_service=date(2025, 11, 20), km_then=10000, km_now=12000, read_on=date(2026, 1, 20)
+    )
+    clock.now = at(11, 29, 10, 5)
+    await run_scheduler(client.app)
+    await customer.refresh_from_db()
+    assert customer.lost_at is not None
+    await book(customer, at(12, 5, 10), at(11, 30, 9))
+    clock.now = at(11, 30, 10, 5)
+    await run_scheduler(client.app)
+    await customer.refresh_from_db()
+    assert customer.lost_at is None
+    # Back again: the report of the day they were marked no longer counts them as lost.
+    assert await reminders.lost_count(at(11, 29, 0), at(11, 30, 0)) == 0
+
+
 async def test_reminder_dedupe_keys_leave_no_duplicates_after_many_passes(
     people: People, clock: Clock, client: Any
 ) -> None:
