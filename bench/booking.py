@@ -21,15 +21,15 @@ Messages are signed and AES-encrypted (safe mode) by `WeChatPeer` just before th
 each), with CreateTime and the signature timestamp set to the send time as WeChat stamps live traffic, so no
 message looks old enough to be a retry (the webhook reads its durable dedupe record only for those).
 
-Per database, one server process runs the real app as `python -m bot serve` does (one worker, default
-asyncio loop, `configure_logging` INFO into a file, `tune_gc`), on a fresh migrated database: a temp SQLite
-file, or a throwaway PostgreSQL database created beside `--pg-admin-url` and dropped at the end. Three
-clerks with WeChat openids are seeded, so a booking queues two template messages (customer confirmation and
-the clerk's notice) in its transaction, as in a real dealership. Background tasks run
-(`run_background_tasks=True`): the outbox dispatcher sends those templates while the users book, so its
-cost is part of the booking cost. It sends them to a WeChat API emulator (`bot.wechat.sandbox`, every
-openid pre-followed) in a third process given as WECHAT_API_BASE, so the server's CPU holds our side of
-those API calls but not WeChat's.
+Per database, one server process runs the real app as `python -m bot serve` does (one worker, its event
+loop: uvloop unless BOT_EVENT_LOOP=asyncio, `configure_logging` INFO into a file, `tune_gc`), on a fresh
+migrated database: a temp SQLite file, or a throwaway PostgreSQL database created beside `--pg-admin-url`
+and dropped at the end. Three clerks with WeChat openids are seeded, so a booking queues two template
+messages (customer confirmation and the clerk's notice) in its transaction, as in a real dealership.
+Background tasks run (`run_background_tasks=True`): the outbox dispatcher sends those templates while the
+users book, so its cost is part of the booking cost. It sends them to a WeChat API emulator
+(`bot.wechat.sandbox`, every openid pre-followed) in a third process given as WECHAT_API_BASE, so the
+server's CPU holds our side of those API calls but not WeChat's.
 
 Phases per database, all on the same 64 connections: warm-up (5 fixed-reply messages, one booking and the
 lead-in to the staggered start per user, then the outbox drained), "fixed" (the text 联系门店 answered with
@@ -78,6 +78,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import webhook  # bench/webhook.py, run as a plain script (it puts the repository on sys.path)
 
+from bot import runtime
 from bot.models import StoreSchedule
 from bot.nlu import parse_when
 from bot.services import schedule
@@ -296,7 +297,7 @@ def server_main(
 ) -> None:
     webhook._configure_logging(log_level, Path(workdir) / "server.log")
     try:
-        asyncio.run(_serve(Path(workdir), conn, database_url, api_base, clerks, profile))
+        runtime.run(_serve(Path(workdir), conn, database_url, api_base, clerks, profile))
     except BaseException as exc:
         with contextlib.suppress(Exception):
             conn.send(("error", repr(exc)))
@@ -839,7 +840,8 @@ def print_report(results: dict[str, DbResult], args: argparse.Namespace) -> None
         f"sending {args.rounds} x {len(STEPS)} timed booking messages (a new WeChat user per booking; user u starts "
         f"at step u % {len(STEPS)}), after a warm-up booking each; fixed reply ({FIXED_WORD}) up to "
         f"{args.fixed_messages} messages or {args.fixed_duration:g} s; "
-        f"one server worker (default asyncio loop), outbox dispatcher on, {args.clerks} clerks; {os.cpu_count()} CPUs"
+        f"one server worker (serve's event loop, printed per database), outbox dispatcher on, "
+        f"{args.clerks} clerks; {os.cpu_count()} CPUs"
     )
     header = (
         f"{'database':<8} {'phase':<7} {'msgs':>6} {'bookings':>8} {'wall s':>7} {'book/s':>7} {'msg/s':>7} "

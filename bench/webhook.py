@@ -7,7 +7,8 @@ message and waits for the reply before sending the next (closed loop). All reque
 encrypted with `WeChatPeer` before the timed phase; the client only writes pre-serialized bytes and reads the
 status line, Content-Length and body, so it stays cheap (its CPU% is printed to prove it).
 
-Servers, one worker each, on the default asyncio event loop (no uvloop, as production runs):
+Servers, one worker each, on the event loop `python -m bot serve` runs (uvloop where installed; set
+BOT_EVENT_LOOP=asyncio for asyncio's own):
 - bare:  an aiohttp POST handler that only returns "success" (the framework's ceiling);
 - naive: wechatpy check_signature + WeChatCrypto.decrypt_message + parse_message + TextReply + encrypt_message,
          no database (the protocol floor most projects ship);
@@ -46,7 +47,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:  # run as a plain script from anywhere
     sys.path.insert(0, str(ROOT))
 
-from bot import replies  # noqa: E402
+from bot import replies, runtime  # noqa: E402
 from bot.settings import Settings  # noqa: E402
 from bot.wechat.peer import SignedRequest, WeChatPeer  # noqa: E402
 
@@ -164,7 +165,7 @@ async def _serve(kind: str, workdir: Path, profile: str | None, conn: Connection
 def server_main(kind: str, workdir: str, log_level: str, profile: str | None, conn: Connection) -> None:
     _configure_logging(log_level, Path(workdir) / "server.log")
     try:
-        asyncio.run(_serve(kind, Path(workdir), profile, conn))
+        runtime.run(_serve(kind, Path(workdir), profile, conn))
     except BaseException as exc:
         with contextlib.suppress(Exception):
             conn.send(("error", repr(exc)))

@@ -47,13 +47,16 @@ def _serve(settings: Settings) -> None:
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.runtime import tune_gc
+    from bot.runtime import new_event_loop, tune_gc
 
     _banner(settings)
+    loop = new_event_loop()
+    asyncio.set_event_loop(loop)
     app = create_app(settings)
     tune_gc()
     web.run_app(
         app,
+        loop=loop,
         host=settings.host,
         port=settings.port,
         print=None,
