@@ -20,8 +20,8 @@ from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
 
 from bot import replies
-from bot.models import Appointment, Customer, OutboxKind, OutboxMessage, Staff, Vehicle
-from bot.services import outbox, schedule
+from bot.models import Appointment, Customer, OutboxKind, OutboxMessage, Vehicle
+from bot.services import outbox, roles, schedule
 from bot.settings import Settings, SettingsError
 
 # WeChat refuses a template value over 20 characters; some keyword types allow fewer.
@@ -333,7 +333,7 @@ async def _facts(
         vehicle = await Vehicle.get(id=appointment.vehicle_id)
     service = await schedule.service_name(appointment.service)
     tz = (await schedule.load_calendar()).tz
-    owner = await Staff.get_or_none(id=customer.owner_id, active=True) if customer.owner_id else None
+    owner_openid = await roles.staff_openid(customer.owner_id)
     values = {
         "reference": appointment.reference,
         "service": service,
@@ -346,15 +346,21 @@ async def _facts(
         "change": change,
         "reason": reason,
     }
-    return _Facts(customer.openid, owner.openid if owner else None, values, owner.id if owner else None)
+    return _Facts(customer.openid, owner_openid, values, customer.owner_id if owner_openid else None)
 
 
 async def _send(
     facts: _Facts, now: datetime, *, customer: tuple[str, str], staff: tuple[str, str]
 ) -> list[OutboxMessage]:
-    rows = []
-    for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff)):
-        # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing.
-        if openid:
-            rows.append(await send(kind, openid, facts.values, now=now, dedupe_key=dedupe_key))
-    return rows
+    # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing. Both rows go in
+    # one statement; a key already queued returns the row queued first.
+    messages = [
+        Outgoing(kind, openid, facts.values, dedupe_key)
+        for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff))
+        if openid
+    ]
+    queued = {row.dedupe_key: row for row in await send_many(messages, now=now)}
+    missing = [m.dedupe_key for m in messages if m.dedupe_key not in queued]
+    if missing:
+        queued.update({row.dedupe_key: row for row in await OutboxMessage.filter(dedupe_key__in=missing)})
+    return [queued[m.dedupe_key] for m in messages]

@@ -49,6 +49,7 @@ CUSTOMER: Final = Speaker()
 TTL: Final = 5.0
 
 _cache: dict[str, Speaker] = {}
+_openids: dict[int, str] = {}  # staff id -> openid, for the same active, bound staff
 _loaded_at = float("-inf")
 _generation = 0  # bumped by invalidate(): a load that started before a change must not count as fresh
 _loading: asyncio.Task[None] | None = None
@@ -59,6 +60,16 @@ async def speaker_of(openid: str) -> Speaker:
     if time.monotonic() - _loaded_at > TTL:
         await _reload()
     return _cache.get(openid, CUSTOMER)
+
+
+async def staff_openid(staff_id: int | None) -> str | None:
+    """The WeChat openid of an active, bound staff member (None otherwise), from the same map as
+    `speaker_of`: notifications to a customer's owner clerk need no query."""
+    if staff_id is None:
+        return None
+    if time.monotonic() - _loaded_at > TTL:
+        await _reload()
+    return _openids.get(staff_id)
 
 
 def invalidate() -> None:
@@ -79,12 +90,13 @@ async def _reload() -> None:
 
 
 async def _load() -> None:
-    global _cache, _loaded_at
+    global _cache, _openids, _loaded_at
     started, generation = time.monotonic(), _generation
     rows = await Staff.filter(active=True, openid__isnull=False).values_list("openid", "id", "name", "role")
     _cache = {
         openid: Speaker(Role.MANAGER if role == StaffRole.MANAGER else Role.CLERK, staff_id, name)
         for openid, staff_id, name, role in rows
     }
+    _openids = {staff_id: openid for openid, staff_id, _, _ in rows}
     if generation == _generation:
         _loaded_at = started
