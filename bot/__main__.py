@@ -44,26 +44,39 @@ def _banner(settings: Settings) -> None:
 
 
 def _serve(settings: Settings) -> None:
+    from bot.runtime import run
+
+    _banner(settings)
+    run(_run_server(settings))
+
+
+async def _run_server(settings: Settings) -> None:
+    """Serve until SIGTERM or SIGINT, then shut down gracefully, once: in-flight messages finish, background
+    tasks stop, the database closes. A second signal during the shutdown changes nothing (GNU timeout
+    signals twice, people press Ctrl-C twice); web.run_app raised its exit again inside the cleanup, which
+    then never closed the database, and the process hung on the database thread."""
+    import signal
+
     from aiohttp import web
 
     from bot.app import create_app
-    from bot.runtime import new_event_loop, tune_gc
+    from bot.runtime import tune_gc
 
-    _banner(settings)
-    loop = new_event_loop()
-    asyncio.set_event_loop(loop)
     app = create_app(settings)
     tune_gc()
-    web.run_app(
-        app,
-        loop=loop,
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=10.0,
-        handler_cancellation=False,
-    )
+    runner = web.AppRunner(app, access_log=None, handler_cancellation=False, shutdown_timeout=10.0)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, settings.host, settings.port).start()
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stop.set)
+        await stop.wait()
+        log.info("stopping: finishing messages in flight")
+    finally:
+        await runner.cleanup()
+    log.info("stopped")
 
 
 def _migrate(settings: Settings) -> None:
