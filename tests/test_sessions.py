@@ -41,3 +41,29 @@ async def test_user_locks_serialise_one_user_and_are_dropped_when_idle() -> None
         async with locks.hold(f"user{i}"):
             pass
     assert len(locks) == 0
+
+
+async def test_concurrent_saves_of_many_users_share_statements_and_each_keeps_its_own_outcome(
+    database: str,
+) -> None:
+    # Twenty users already in a dialog, five new ones, and one stale copy: all saved at the same moment.
+    for n in range(20):
+        first = await sessions.load(f"o_{n}")
+        first.dialog = "booking"
+        assert await sessions.save(first, SATURDAY_MORNING)
+    loaded = [await sessions.load(f"o_{n}") for n in range(25)]
+    stale = await sessions.load("o_0")
+    sessions.forget("o_0")
+    assert await sessions.save(await sessions.load("o_0", fresh=True), SATURDAY_MORNING)  # o_0 moves on
+    for n, session in enumerate(loaded):
+        session.dialog, session.step, session.data = "booking", "plate", {"n": n}
+    stale.step = "when"
+    outcomes = await asyncio.gather(*(sessions.save(s, SATURDAY_MORNING) for s in [*loaded[1:], stale]))
+    assert outcomes == [True] * 24 + [False]
+    rows = {row.openid: row for row in await DialogSession.all()}
+    assert len(rows) == 25
+    assert all(rows[f"o_{n}"].step == "plate" and rows[f"o_{n}"].data == {"n": n} for n in range(1, 25))
+    assert [rows[f"o_{n}"].version for n in (1, 19, 20, 24)] == [2, 2, 1, 1]
+    assert rows["o_0"].step == "" and rows["o_0"].version == 2  # the stale save changed nothing
+    # The saved copies carry their new versions: the next step saves again.
+    assert (await sessions.load("o_24")).version == 1 and loaded[24].version == 1

@@ -64,12 +64,16 @@ async def speaker_of(openid: str) -> Speaker:
 
 async def staff_openid(staff_id: int | None) -> str | None:
     """The WeChat openid of an active, bound staff member (None otherwise), from the same map as
-    `speaker_of`: notifications to a customer's owner clerk need no query."""
+    `speaker_of` while it is fresh (every message refreshes it): notices to a customer's owner clerk
+    mostly need no query. Safe inside a transaction."""
     if staff_id is None:
         return None
-    if time.monotonic() - _loaded_at > TTL:
-        await _reload()
-    return _openids.get(staff_id)
+    if time.monotonic() - _loaded_at <= TTL:
+        return _openids.get(staff_id)
+    # Not the shared reload: callers run inside a booking's transaction, and on SQLite a reload started
+    # outside it would wait for the transaction's connection while the transaction waited for the reload.
+    row = await Staff.get_or_none(id=staff_id, active=True).values_list("openid", flat=True)
+    return str(row) if row else None
 
 
 def invalidate() -> None:

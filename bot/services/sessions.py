@@ -9,6 +9,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
 
 from bot.models import DialogSession
@@ -101,31 +102,84 @@ async def load(openid: str, *, fresh: bool = False) -> Session:
     return session
 
 
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One compare-and-set save: insert a new row (expected version 0) or update the row at `version`."""
+
+    openid: str
+    version: int
+    insert: bool
+    values: tuple[Any, ...]  # dialog, step, data (JSON text), misses, expires_at, updated_at
+
+
+_COLUMNS = ("dialog", "step", "data", "misses", "expires_at", "updated_at")
+# PostgreSQL infers nothing from a bare VALUES list in UPDATE ... FROM: each parameter is cast.
+_PG_TYPES = ("varchar", "int", "varchar", "varchar", "jsonb", "int", "timestamptz", "timestamptz")
+
+
+def _rows(count: int, pg: bool, *, cast: bool) -> str:
+    width = len(_PG_TYPES)
+    if not pg:
+        return ", ".join("(" + ", ".join("?" * width) + ")" for _ in range(count))
+    return ", ".join(
+        "(" + ", ".join(f"${r * width + i + 1}" + (f"::{t}" if cast else "") for i, t in enumerate(_PG_TYPES)) + ")"
+        for r in range(count)
+    )
+
+
+async def _write(writes: Sequence[_Write]) -> list[bool]:
+    """Apply compare-and-set saves, at most two statements whatever their number (a multi-row INSERT that
+    yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's version); per save, whether it
+    took. Runs on the caller's transaction when there is one."""
+    conn = connections.get("default")
+    pg = conn.capabilities.dialect == "postgres"
+    took: set[str] = set()
+    inserts = [w for w in writes if w.insert]
+    updates = [w for w in writes if not w.insert]
+    if inserts:
+        columns = ", ".join(f'"{column}"' for column in _COLUMNS)
+        sql = (
+            f'INSERT INTO "dialog_session" ("openid", "version", {columns}) '
+            f'VALUES {_rows(len(inserts), pg, cast=False)} ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
+        )
+        params = [value for w in inserts for value in (w.openid, 1, *w.values)]
+        took |= {row["openid"] for row in await conn.execute_query_dict(sql, params)}
+    if updates:
+        sets = ", ".join(f'"{column}" = v.column{i}' for i, column in enumerate(_COLUMNS, 3))
+        sql = (
+            f'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, {sets} '
+            f"FROM (VALUES {_rows(len(updates), pg, cast=True)}) AS v "
+            'WHERE "dialog_session"."openid" = v.column1 AND "dialog_session"."version" = v.column2 '
+            'RETURNING "openid"'
+        )
+        params = [value for w in updates for value in (w.openid, w.version, *w.values)]
+        took |= {row["openid"] for row in await conn.execute_query_dict(sql, params)}
+    return [w.openid in took for w in writes]
+
+
+# Saves outside a transaction (every dialog step but the confirmation) are group-committed: concurrent
+# users' saves share a statement and, on SQLite, a commit, which was most of a step's cost.
+_writer: Coalescer[_Write, bool] = Coalescer(_write)
+
+
 async def save(session: Session, now: datetime) -> bool:
     """Write `session` only if nobody saved it since it was loaded; False means another process won.
 
-    One statement either way (an insert that yields to an existing row, or an update guarded by the
-    version), on the caller's transaction when there is one."""
-    conn = connections.get("default")
-    pg = conn.capabilities.dialect == "postgres"
+    Inside the caller's transaction: its own statement there. Otherwise batched with other users' saves
+    made meanwhile (one statement per kind, never two saves of one user: each runs under the user's lock);
+    the caller still waits until its row is written."""
     data = _dumps(session.data)
-    fields = [session.dialog, session.step, data, session.misses, session.expires_at, now]
-    if not session.stored:
-        marks = ", ".join(f"${i}" for i in range(1, 9)) if pg else ", ".join("?" * 8)
-        sql = (
-            'INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", '
-            f'"expires_at", "updated_at") VALUES ({marks}) ON CONFLICT ("openid") DO NOTHING RETURNING "version"'
-        )
-        rows = await conn.execute_query_dict(sql, [session.openid, 1, *fields])
+    write = _Write(
+        session.openid,
+        session.version,
+        not session.stored,
+        (session.dialog, session.step, data, session.misses, session.expires_at, now),
+    )
+    if isinstance(connections.get("default"), TransactionalDBClient):
+        (took,) = await _write([write])
     else:
-        sets = ", ".join(
-            f'"{column}" = {f"${i}" if pg else "?"}'
-            for i, column in enumerate(("dialog", "step", "data", "misses", "expires_at", "updated_at"), 1)
-        )
-        where = '"openid" = $7 AND "version" = $8' if pg else '"openid" = ? AND "version" = ?'
-        sql = f'UPDATE "dialog_session" SET "version" = "version" + 1, {sets} WHERE {where} RETURNING "version"'
-        rows = await conn.execute_query_dict(sql, [*fields, session.openid, session.version])
-    if not rows:
+        took = await _writer(write)
+    if not took:
         forget(session.openid)
         return False
     session.version += 1

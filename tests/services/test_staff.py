@@ -106,3 +106,27 @@ async def test_binding_a_new_phone_moves_the_account(database: str) -> None:
     assert moved.previous_openid == "o_old_phone" and moved.staff.openid == "o_new_phone"
     assert not moved.staff.tagged
     assert [m.id for m in await staff.to_tag()] == [issued.staff.id]
+
+
+async def test_the_owner_clerks_openid_is_read_inside_a_transaction_while_the_staff_map_reloads(
+    database: str,
+) -> None:
+    import asyncio
+
+    from tortoise.transactions import in_transaction
+
+    from bot.services import roles
+
+    clerk = await add_staff("王顾问", openid="o_wang")
+    gone = await add_staff("李顾问", openid="o_li", active=False)
+    roles.invalidate()
+    # A message outside the transaction starts the shared reload of the staff map just before it; on SQLite
+    # the reload then waits for the transaction's connection, so waiting for the reload inside would hang.
+    reload = asyncio.ensure_future(roles.speaker_of("o_someone"))
+    async with in_transaction():
+        await asyncio.sleep(0.01)
+        assert await asyncio.wait_for(roles.staff_openid(clerk.id), 5) == "o_wang"
+        assert await roles.staff_openid(gone.id) is None
+        assert await roles.staff_openid(None) is None
+    await reload
+    assert await roles.staff_openid(clerk.id) == "o_wang"  # from the map now
