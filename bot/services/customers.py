@@ -11,7 +11,6 @@ from typing import Any, Final, cast
 
 from tortoise.connection import connections
 from tortoise.models import Model
-from tortoise.transactions import in_transaction
 
 from bot.models import Appointment, Customer, StaffRole, Vehicle
 from bot.models.booking import reverse
@@ -51,7 +50,7 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     that owns `plate` under the same mobile; the dealership's oldest unlinked record with that mobile; a
     new one. The vehicle is re-used when it is theirs (or on an unlinked duplicate record of the same
     mobile, which is moved over), created when new. A customer without an owner gets the next active clerk
-    in rotation (None when the store has no clerk). All or nothing: on `PlateTaken` nothing is linked.
+    in rotation (None when the store has no clerk). `PlateTaken` is raised before anything is written.
 
     Raises ValueError for an invalid plate, mobile or empty openid, `PlateTaken` for another's plate.
     """
@@ -60,13 +59,18 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     plate = normalise_plate(plate)
     mobile = normalise_mobile(mobile)
     name = name.strip()[:NAME_MAX]
-    async with in_transaction():
+    # No savepoint inside the caller's transaction (a booking's confirmation): another person's plate is
+    # refused before anything is written. Only a plate someone else registers at this very moment is found
+    # after the speaker's record was linked; that link (their own record) then stays with the caller's commit.
+    async with atomic():
         vehicle = await _vehicle_by_plate(plate)
         # One read for both the record already linked to the openid and the store's unlinked records of
         # this mobile (each by its own index), instead of a query per kind.
         p = placeholder()
         found = await _customers(f'"openid" = {p}1 OR ("mobile" = {p}2 AND "openid" IS NULL)', [openid, mobile])
         customer = next((record for record in found if record.openid == openid), None)
+        if vehicle is not None and not _may_take(vehicle, customer, mobile):
+            raise PlateTaken(plate)
         if customer is None:
             customer = await _link(openid, name, mobile, vehicle, found, now)
         else:
@@ -174,6 +178,14 @@ async def _complete(customer: Customer, name: str, mobile: str) -> None:
         await Customer.filter(id=customer.id).update(**updates)
         for field, value in updates.items():
             setattr(customer, field, value)
+
+
+def _may_take(vehicle: Vehicle, customer: Customer | None, mobile: str) -> bool:
+    """Whether the speaker (`customer`, their linked record, or None for a first link by `mobile`) may book
+    with this registered vehicle: theirs, or on the store's unlinked record of the same person."""
+    if customer is not None and vehicle.customer_id == customer.id:
+        return True
+    return _same_person(vehicle.customer, (customer.mobile if customer else None) or mobile)
 
 
 def _same_person(record: Customer, mobile: str | None) -> bool:
