@@ -67,3 +67,12 @@ async def test_concurrent_saves_of_many_users_share_statements_and_each_keeps_it
     assert rows["o_0"].step == "" and rows["o_0"].version == 2  # the stale save changed nothing
     # The saved copies carry their new versions: the next step saves again.
     assert (await sessions.load("o_24")).version == 1 and loaded[24].version == 1
+
+
+async def test_two_saves_of_one_user_in_one_batch_still_compare_and_set(database: str) -> None:
+    first, second = await sessions.load("o_1"), await sessions.load("o_1")
+    first.dialog, second.dialog = "booking", "reschedule"
+    outcomes = await asyncio.gather(sessions.save(first, SATURDAY_MORNING), sessions.save(second, SATURDAY_MORNING))
+    assert sorted(outcomes) == [False, True]
+    row = await DialogSession.get(openid="o_1")
+    assert row.version == 1 and row.dialog == ("booking" if outcomes[0] else "reschedule")

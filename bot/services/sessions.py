@@ -131,6 +131,10 @@ async def _write(writes: Sequence[_Write]) -> list[bool]:
     """Apply compare-and-set saves, at most two statements whatever their number (a multi-row INSERT that
     yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's version); per save, whether it
     took. Runs on the caller's transaction when there is one."""
+    if len({w.openid for w in writes}) < len(writes):
+        # Two saves of one user in a batch (never from the router, which holds the user's lock): one at a
+        # time, since one statement would report both by the same openid.
+        return [took for w in writes for took in await _write([w])]
     conn = connections.get("default")
     pg = conn.capabilities.dialect == "postgres"
     took: set[str] = set()
