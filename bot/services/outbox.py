@@ -83,6 +83,8 @@ async def insert_many_unless_taken(instances: Sequence[Model], unique: str) -> l
     written: list[Model] = []
     if not instances:
         return written
+    if any(getattr(instance, unique) is None for instance in instances):
+        raise ValueError(f"insert_many_unless_taken needs a {unique} on every row")
     meta = instances[0]._meta
     key = meta.fields_db_projection[unique]
     conn = connections.get("default")
