@@ -191,6 +191,7 @@ async def test_a_retried_msgid_gets_the_same_reply_and_runs_once(
     assert page2.text is not None and "第2/" in page2.text
     # The retry did not pop another page: the next real "下一页" is page 3.
     assert "第3/" in (await owner.says("下一页") or "")
+    await dedupe.flush()
     assert await ProcessedMessage.filter(key="m:88001").count() == 1
 
 
@@ -198,6 +199,7 @@ async def test_same_event_twice_is_processed_once(wechat: WeChatTester) -> None:
     xml = wechat.peer.event("o_cust1", "subscribe", create_time=1764300000)
     first, retry = await wechat.send(xml), await wechat.send(xml)
     assert first.text == retry.text and first.text is not None
+    await dedupe.flush()  # the durable record is written behind the reply
     assert await ProcessedMessage.all().count() == 1
 
 
