@@ -216,17 +216,8 @@ async def send(
     """Queue the template of `kind` to `openid`, sent from `not_before` (quiet hours) or at once; a second
     call with the same `dedupe_key` queues nothing and returns the first row. The named `values` travel
     with the row, so an unconfigured kind can still go out as a customer-service text."""
-    template_id, data = render(kind, values)
-    return await outbox.enqueue_template(
-        openid,
-        template_id,
-        data,
-        now=not_before or now,
-        url=url,
-        dedupe_key=dedupe_key,
-        purpose=kind,
-        values={name: values.get(name, "") for name in value_names(kind)},
-    )
+    message = Outgoing(kind, openid, values, dedupe_key, not_before=not_before, url=url)
+    return (await queue([message], now=now))[0]
 
 
 @dataclass(frozen=True, slots=True)
@@ -262,6 +253,15 @@ async def send_many(messages: Sequence[Outgoing], *, now: datetime) -> list[Outb
         for m in messages
     ]
     return cast(list[OutboxMessage], await outbox.insert_many_unless_taken(rows, "dedupe_key"))
+
+
+async def queue(messages: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
+    """`send_many`, returning each message's row: the one just queued, or the one queued first under its key."""
+    queued = {row.dedupe_key: row for row in await send_many(messages, now=now)}
+    missing = [m.dedupe_key for m in messages if m.dedupe_key not in queued]
+    if missing:
+        queued.update({row.dedupe_key: row for row in await OutboxMessage.filter(dedupe_key__in=missing)})
+    return [queued[m.dedupe_key] for m in messages]
 
 
 async def appointment_booked(
@@ -359,8 +359,4 @@ async def _send(
         for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff))
         if openid
     ]
-    queued = {row.dedupe_key: row for row in await send_many(messages, now=now)}
-    missing = [m.dedupe_key for m in messages if m.dedupe_key not in queued]
-    if missing:
-        queued.update({row.dedupe_key: row for row in await OutboxMessage.filter(dedupe_key__in=missing)})
-    return [queued[m.dedupe_key] for m in messages]
+    return await queue(messages, now=now)
