@@ -12,6 +12,9 @@ from tortoise.connection import connections
 from tortoise.exceptions import OperationalError
 
 from bot.settings import Settings
+from bot.sqlite_engine import offloaded
+
+__all__ = ["connect", "disconnect", "migrate", "offloaded", "pending_migrations", "ping", "tortoise_config"]
 
 log = logging.getLogger(__name__)
 
@@ -38,7 +41,9 @@ def tortoise_config(url: str) -> dict[str, Any]:
     if dialect_of(url) == "sqlite":
         path = url.removeprefix("sqlite://")
         connection: Any = {
-            "engine": "tortoise.backends.sqlite",
+            # Tortoise's SQLite client, running a chat message's short statements on the event loop's
+            # thread instead of handing each to aiosqlite's thread (bot/sqlite_engine.py says why).
+            "engine": "bot.sqlite_engine",
             # WAL lets readers run beside the writer; busy_timeout makes writers queue instead of failing.
             # synchronous=NORMAL in WAL mode survives a crash of the service without corruption or loss;
             # only a power cut can lose the last commits (the benchmark shows FULL costs ~40% of throughput).

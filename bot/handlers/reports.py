@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bot import replies
+from bot import db, replies
 from bot.handlers.commands import Command
 from bot.handlers.tasks import paged, period_words, rate_words, read_period
 from bot.handlers.turn import HandlerResult, Turn
@@ -15,7 +15,8 @@ async def report(turn: Turn, arg: str, default: PeriodKind = PeriodKind.TODAY) -
     kind = read_period(arg, default)
     if kind is None:
         return HandlerResult("report", replies.render("reports.usage"))
-    r = await reports.build(kind, turn.now, turn.settings.tz)
+    with db.offloaded():  # counts over the whole period: on SQLite's thread, so other messages go on
+        r = await reports.build(kind, turn.now, turn.settings.tz)
     header = replies.render(
         "reports.summary",
         period=period_words(r.period),

@@ -1,0 +1,124 @@
+"""The SQLite engine: Tortoise's own client, with short statements run on the event loop's thread.
+
+Tortoise talks to SQLite through aiosqlite, which hands every statement to one worker thread and back. For
+the statements a chat message makes (a primary-key read, a one-row write, a commit of a few pages in WAL
+mode) that hand-over costs more than the statement, and it costs a turn of the event loop each way. Under
+load a turn takes milliseconds, and the single connection is held meanwhile: a booking's transaction of a
+dozen statements held it for about 90 ms in the booking benchmark, and every other user's session read and
+save queued behind it.
+
+So statements run right where they are awaited, unless:
+- the worker thread still has work queued (order is kept: everything then goes through the thread);
+- the caller asked for the thread with `offloaded()` (long scans: the scheduler's passes, reports), so the
+  event loop keeps answering messages while SQLite works;
+- another process holds the write lock (a command-line tool, a second worker): the connection's own busy
+  timeout is 0, and a statement refused as busy is retried on the thread under the configured
+  `busy_timeout`, so the wait blocks the thread, never the event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import sqlite3
+from collections.abc import Callable, Iterator
+from functools import partial
+from typing import Any
+
+import aiosqlite
+from tortoise.backends.sqlite.client import SqliteClient
+
+_OFFLOADED: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_offloaded", default=False)
+
+
+@contextlib.contextmanager
+def offloaded() -> Iterator[None]:
+    """Run this block's SQLite statements (and those of tasks it starts) on the database thread."""
+    token = _OFFLOADED.set(True)
+    try:
+        yield
+    finally:
+        _OFFLOADED.reset(token)
+
+
+def _busy(exc: sqlite3.OperationalError) -> bool:
+    code = getattr(exc, "sqlite_errorcode", None)
+    if code is not None:
+        return (code & 0xFF) in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+    return "locked" in str(exc) or "busy" in str(exc)
+
+
+def _may_inline(fn: Callable[..., Any]) -> bool:
+    """Scripts and executemany go to the thread: one can stop as busy after some of its statements ran, and
+    a retry would run those again. (They are migrations, test set-up and bulk imports, not chat.)"""
+    return getattr(fn, "__name__", "") not in ("executescript", "executemany")
+
+
+class InlineConnection(aiosqlite.Connection):
+    """An aiosqlite connection that runs a statement at once when its thread is idle (see the module)."""
+
+    def __init__(self, connector: Callable[[], sqlite3.Connection], busy_timeout_ms: int) -> None:
+        super().__init__(connector, iter_chunk_size=64)
+        self.busy_timeout_ms = busy_timeout_ms
+        # Handed to the thread / finished by it: each counter has one writer, so no lock is needed, and
+        # while they differ the thread may be using the connection.
+        self._handed = 0
+        self._finished = 0
+        self.inline_calls = 0
+        self.thread_calls = 0
+
+    async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+        if not self._running or self._connection is None:
+            raise ValueError("Connection closed")
+        if self._handed == self._finished and not _OFFLOADED.get() and _may_inline(fn):
+            try:
+                self.inline_calls += 1
+                return fn(*args, **kwargs)
+            except sqlite3.OperationalError as exc:
+                if not _busy(exc):
+                    raise
+                # Nothing was done: the statement could not take its lock. Wait for it on the thread.
+        self.thread_calls += 1
+        self._handed += 1
+        future = asyncio.get_running_loop().create_future()
+        self._tx.put_nowait((future, partial(self._on_thread, fn, args, kwargs)))
+        return await future
+
+    def _on_thread(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        conn = self._connection
+        try:
+            if conn is not None and self.busy_timeout_ms:
+                conn.execute(f"PRAGMA busy_timeout = {self.busy_timeout_ms}")
+            try:
+                return fn(*args, **kwargs)
+            finally:
+                if self._connection is not None and self.busy_timeout_ms:
+                    with contextlib.suppress(sqlite3.Error):
+                        self._connection.execute("PRAGMA busy_timeout = 0")
+        finally:
+            self._finished += 1
+
+
+class InlineSqliteClient(SqliteClient):
+    """Tortoise's SQLite client on an `InlineConnection`; pragmas as configured, busy_timeout kept aside."""
+
+    async def create_connection(self, with_db: bool) -> None:
+        if self._connection:
+            return
+        pragmas = dict(self.pragmas)
+        busy = int(pragmas.pop("busy_timeout", 5000))
+        path = self.filename
+        # timeout=0: no waiting on the event loop's thread (a busy statement is retried on the database thread).
+        connect = partial(sqlite3.connect, path, isolation_level=None, check_same_thread=False, timeout=0)
+        conn = InlineConnection(connect, busy_timeout_ms=busy)
+        await conn
+        conn._conn.row_factory = sqlite3.Row
+        for pragma, value in pragmas.items():
+            cursor = await conn.execute(f"PRAGMA {pragma}={value}")
+            await cursor.close()
+        self._connection = conn
+        await self._post_connect()
+
+
+client_class = InlineSqliteClient

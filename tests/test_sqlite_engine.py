@@ -1,0 +1,76 @@
+"""The SQLite engine: chat statements run on the event loop's thread, long work and lock waits on aiosqlite's."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from typing import Any
+
+import pytest
+from tortoise.connection import connections
+
+from bot import db
+from bot.models import DialogSession, Staff
+from bot.sqlite_engine import InlineConnection
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
+from tests.wechat_helper import WeChatTester, eventually
+
+pytestmark = pytest.mark.skipif(TEST_DATABASE != "sqlite", reason="the SQLite engine")
+
+
+def engine() -> InlineConnection:
+    conn = connections.get("default")._connection
+    assert isinstance(conn, InlineConnection)
+    return conn
+
+
+async def test_a_chat_message_runs_its_statements_inline(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_inline")
+    await owner.says("联系门店")
+    before = (engine().inline_calls, engine().thread_calls)
+    assert "车牌" in (await owner.says("预约") or "")
+    assert "服务" in (await owner.says("粤A12345") or "")
+    assert engine().inline_calls > before[0]
+    assert engine().thread_calls == before[1]
+    session = await DialogSession.get(openid="o_inline")
+    assert session.step == "service" and session.data["plate"] == "粤A12345"
+
+
+async def names_of_staff() -> list[str]:
+    return list(await Staff.all().values_list("name", flat=True))
+
+
+async def test_offloaded_work_runs_on_the_database_thread(database: str) -> None:
+    before = (engine().inline_calls, engine().thread_calls)
+    with db.offloaded():
+        await Staff.create(name="王经理", mobile="13900002222", role="manager", created_at=SATURDAY_MORNING)
+        # Tasks started inside the block inherit it.
+        names = await asyncio.create_task(names_of_staff())
+    assert names == ["王经理"]
+    assert engine().thread_calls >= before[1] + 2
+    assert engine().inline_calls == before[0]
+    assert await Staff.filter(name="王经理").count() == 1
+    assert engine().inline_calls > before[0]
+
+
+async def test_another_process_holding_the_write_lock_stalls_only_the_writes(
+    wechat: WeChatTester, database: str
+) -> None:
+    """A command-line tool (or a second worker) holds SQLite's write lock: a booking step waits for it on the
+    database thread and then completes, while a message that needs no write is answered meanwhile."""
+    owner, other = wechat.user("o_waits"), wechat.user("o_meanwhile")
+    await other.says("联系门店")  # the staff map is fresh: the next 联系门店 reads nothing
+    blocker = sqlite3.connect(database.removeprefix("sqlite://"), isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")
+    try:
+        handed = engine().thread_calls
+        booking: asyncio.Task[Any] = asyncio.create_task(owner.says("预约"))
+        await eventually(lambda: engine().thread_calls > handed)  # its session write waits on the thread
+        contact = await other.says("联系门店")
+        assert contact is not None and "电话" in contact
+        assert not booking.done()
+    finally:
+        blocker.execute("COMMIT")
+        blocker.close()
+    assert "车牌" in (await booking or "")
+    assert (await DialogSession.get(openid="o_waits")).dialog == "booking"
