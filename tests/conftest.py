@@ -70,6 +70,8 @@ async def database(database_url: str) -> AsyncIterator[str]:
     for model in Tortoise.apps["models"].values():
         if model._meta.db_table != "aerich":
             await conn.execute_script(f'DELETE FROM "{model._meta.db_table}"')
+    if TEST_DATABASE == "postgres":
+        await conn.execute_script('ALTER SEQUENCE "owner_round_robin" RESTART')  # the owners' rotation starts over
     yield database_url
     await Tortoise.close_connections()
 

@@ -218,8 +218,9 @@ class BookingDialog(Dialog):
         try:
             # A first booking goes straight to `identify`, which finds any record linked since `prepare`.
             customer = None if first_booking(turn) else await customers.by_openid(turn.openid)
+            created = False
             if customer is None:
-                customer, vehicle = await customers.identify(
+                customer, vehicle, created = await customers.identify(
                     turn.openid, name=d["name"], mobile=d["mobile"], plate=d["plate"], now=turn.now
                 )
             else:
@@ -232,6 +233,7 @@ class BookingDialog(Dialog):
                 turn.now,
                 source="self",
                 campaign=d.get("campaign"),
+                new_customer=created,
             )
         except customers.PlateTaken:
             plate = d.pop("plate")

@@ -78,10 +78,13 @@ async def create(
     source: Source = BookingSource.SELF,
     campaign: str | None = None,
     booked_by_id: int | None = None,
+    new_customer: bool = False,
 ) -> Appointment:
     """Book `service_code` for the customer's vehicle at `start` (aware) and queue the notifications.
 
     `booked_by_id` is the clerk who booked on the customer's behalf (代客预约), None for the customer.
+    `new_customer` says the record was created in the caller's transaction (`customers.identify`): nobody
+    else can book for it and it holds no appointment, so neither the lock nor the overlap check is needed.
 
     Raises `SlotUnavailable` (any rule of `schedule.check`, including a slot filled by a concurrent
     booking), `Overlap` (the customer's active appointment overlaps), ValueError when the vehicle is not
@@ -100,10 +103,11 @@ async def create(
     # No savepoint inside the caller's transaction: Overlap is raised before anything is written and a
     # refused reservation undoes its own slots; on its own, create is one transaction.
     async with outbox.atomic():
-        await _lock_id(customer.id)
-        existing = await _overlapping(customer.id, check.requested, check.end)
-        if existing is not None:
-            raise Overlap(existing)
+        if not new_customer:
+            await _lock_id(customer.id)
+            existing = await _overlapping(customer.id, check.requested, check.end)
+            if existing is not None:
+                raise Overlap(existing)
         if await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
             appointment = await _insert(
                 customer_id=customer.id,

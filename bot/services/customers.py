@@ -6,8 +6,9 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
-from typing import Any, Final, cast
+from typing import Any, Final, NamedTuple, cast
 
 from tortoise.connection import connections
 from tortoise.models import Model
@@ -30,6 +31,13 @@ class PlateTaken(Exception):
         self.plate = plate
 
 
+class Identified(NamedTuple):
+    customer: Customer
+    vehicle: Vehicle
+    # A record made just now, in the caller's transaction: nobody else sees it and it has no appointments.
+    created: bool
+
+
 async def by_openid(openid: str) -> Customer | None:
     """The customer linked to this WeChat user; None for a stranger. One query: callers that need the
     vehicles ask `vehicles_of`, so the many that do not (listing, cancelling, booking) pay nothing for them."""
@@ -43,7 +51,7 @@ async def vehicles_of(customer: Customer) -> list[Vehicle]:
     return await Vehicle.filter(customer_id=customer.id).order_by("created_at", "id")
 
 
-async def identify(openid: str, *, name: str, mobile: str, plate: str, now: datetime) -> tuple[Customer, Vehicle]:
+async def identify(openid: str, *, name: str, mobile: str, plate: str, now: datetime) -> Identified:
     """Link `openid` to its customer record and return it with the vehicle for `plate`.
 
     The record is, in this order: the one already linked to `openid`; the dealership's unlinked record
@@ -63,21 +71,19 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     # refused before anything is written. Only a plate someone else registers at this very moment is found
     # after the speaker's record was linked; that link (their own record) then stays with the caller's commit.
     async with atomic():
-        vehicle = await _vehicle_by_plate(plate)
-        # One read for both the record already linked to the openid and the store's unlinked records of
-        # this mobile (each by its own index), instead of a query per kind.
-        p = placeholder()
-        found = await _customers(f'"openid" = {p}1 OR ("mobile" = {p}2 AND "openid" IS NULL)', [openid, mobile])
+        found, vehicle = await _candidates(openid, mobile, plate)
         customer = next((record for record in found if record.openid == openid), None)
         if vehicle is not None and not _may_take(vehicle, customer, mobile):
             raise PlateTaken(plate)
+        created = False
         if customer is None:
-            customer = await _link(openid, name, mobile, vehicle, found, now)
+            unlinked = [record for record in found if _same_person(record, mobile)]
+            customer, created = await _link(openid, name, mobile, vehicle, unlinked, now)
         else:
             await _complete(customer, name, mobile)
         vehicle = await _attach(customer, plate, vehicle, now)
         await _ensure_owner(customer)
-    return customer, vehicle
+    return Identified(customer, vehicle, created)
 
 
 async def add_vehicle(customer: Customer, plate: str, now: datetime) -> Vehicle:
@@ -109,22 +115,53 @@ def _projection(model: type[Model], table: str, prefix: str) -> str:
     )
 
 
-_VEHICLE_WITH_OWNER: Final = (
-    f"SELECT {_projection(Vehicle, 'v', 'v.')}, {_projection(Customer, 'c', 'c.')} "
-    'FROM "vehicle" v JOIN "customer" c ON c."id" = v."customer_id" WHERE v."plate" = '
-)
+@functools.cache
+def _vehicle_with_owner_sql() -> str:
+    # Built on first use: the foreign keys' columns (owner_id, customer_id) join the models' projections
+    # only when Tortoise initialises, after this module is imported.
+    return (
+        f"SELECT {_projection(Vehicle, 'v', 'v.')}, {_projection(Customer, 'c', 'c.')} "
+        'FROM "vehicle" v JOIN "customer" c ON c."id" = v."customer_id" WHERE v."plate" = '
+    )
 
 
 async def _vehicle_by_plate(plate: str) -> Vehicle | None:
     """The vehicle with this (normalised) plate and, in `vehicle.customer`, its owner's record: one raw
     statement (every booking's confirmation reads it; the ORM's select_related cost more than the query)."""
-    rows = await connections.get("default").execute_query_dict(_VEHICLE_WITH_OWNER + f"{placeholder()}1", [plate])
+    rows = await connections.get("default").execute_query_dict(_vehicle_with_owner_sql() + f"{placeholder()}1", [plate])
     if not rows:
         return None
     row = rows[0]
     vehicle = Vehicle._init_from_db(**{k[2:]: v for k, v in row.items() if k.startswith("v.")})
     vehicle.customer = Customer._init_from_db(**{k[2:]: v for k, v in row.items() if k.startswith("c.")})
     return vehicle
+
+
+@functools.cache
+def _candidates_sql(p: str) -> str:
+    return (
+        f"SELECT {_projection(Customer, 'c', '')}, {_projection(Vehicle, 'v', 'v.')} "
+        f'FROM "customer" c LEFT JOIN "vehicle" v ON v."customer_id" = c."id" AND v."plate" = {p}3 '
+        f'WHERE c."openid" = {p}1 OR (c."mobile" = {p}2 AND c."openid" IS NULL) '
+        f'OR c."id" = (SELECT "customer_id" FROM "vehicle" WHERE "plate" = {p}3) '
+        'ORDER BY c."created_at", c."id"'
+    )
+
+
+async def _candidates(openid: str, mobile: str, plate: str) -> tuple[list[Customer], Vehicle | None]:
+    """What a first booking can be linked to, in one statement (each condition by its own index): the
+    record already linked to `openid`, the store's unlinked records of `mobile` (oldest first), and the
+    record owning `plate`, whoever's it is; with that vehicle (its `customer` set) or None."""
+    rows = await connections.get("default").execute_query_dict(_candidates_sql(placeholder()), [openid, mobile, plate])
+    found: list[Customer] = []
+    vehicle: Vehicle | None = None
+    for row in rows:
+        customer = Customer._init_from_db(**{k: v for k, v in row.items() if not k.startswith("v.")})
+        found.append(customer)
+        if row["v.id"] is not None:
+            vehicle = Vehicle._init_from_db(**{k[2:]: v for k, v in row.items() if k.startswith("v.")})
+            vehicle.customer = customer
+    return found, vehicle
 
 
 def normalise_plate(text: str) -> str:
@@ -144,9 +181,10 @@ def normalise_mobile(text: str) -> str:
 
 async def _link(
     openid: str, name: str, mobile: str, vehicle: Vehicle | None, unlinked: list[Customer], now: datetime
-) -> Customer:
-    """The record `openid` now uses: the unlinked one owning the plate, else the oldest unlinked one of the
-    mobile (`unlinked`, oldest first), else a new one."""
+) -> tuple[Customer, bool]:
+    """The record `openid` now uses, and whether it is new: the unlinked one owning the plate, else the
+    oldest unlinked one of the mobile (`unlinked`, oldest first), else a new one with the next clerk in
+    rotation as its owner."""
     candidates: list[Customer] = []
     if vehicle is not None and _same_person(vehicle.customer, mobile):
         candidates.append(vehicle.customer)
@@ -156,14 +194,19 @@ async def _link(
         if await Customer.filter(id=record.id, openid__isnull=True).update(openid=openid):
             await record.refresh_from_db()
             await _complete(record, name, mobile)
-            return record
+            return record, False
     customer = Customer(
-        openid=openid, name=name, mobile=mobile, mobile_rev=reverse(mobile), created_at=now.astimezone(UTC)
+        openid=openid,
+        name=name,
+        mobile=mobile,
+        mobile_rev=reverse(mobile),
+        created_at=now.astimezone(UTC),
+        owner_id=await _next_clerk(),
     )
     if await insert_unless_taken(customer, "openid"):
-        return customer
+        return customer, True
     # The same user's other message linked them first (a second worker, no shared lock).
-    return await Customer.get(openid=openid)
+    return await Customer.get(openid=openid), False
 
 
 async def _complete(customer: Customer, name: str, mobile: str) -> None:
@@ -213,33 +256,39 @@ async def _attach(customer: Customer, plate: str, vehicle: Vehicle | None, now: 
 
 
 async def _ensure_owner(customer: Customer) -> None:
-    """Give an ownerless customer the next active clerk in rotation (none when the store has no clerk).
-
-    Two statements: the counter, then one UPDATE that picks the clerk at that turn among the active clerks
-    as they are now (so a clerk deactivated a moment ago is never picked), instead of reading the clerks
-    first and writing the owner after.
-    """
+    """Give an ownerless customer the next active clerk in rotation (none when the store has no clerk)."""
     if customer.owner_id is not None:
         return
-    turn = await _advance(OWNER_COUNTER)
+    clerk = await _next_clerk()
+    if clerk is not None and await Customer.filter(id=customer.id, owner_id__isnull=True).update(owner_id=clerk):
+        customer.owner_id = clerk
+
+
+async def _next_clerk() -> int | None:
+    """The active clerk (in id order) at the next round-robin turn, or None when the store has no active
+    clerk. The clerk is picked among the clerks as they are when the turn is taken, so one deactivated a
+    moment ago is never given a customer.
+
+    The turn comes from a PostgreSQL sequence, which takes no lock: a counter row would stay locked until the
+    booking's commit and make every concurrent first booking wait for it. SQLite, which has no sequences
+    and runs one writer at a time anyway, counts in the `store_counter` row."""
+    conn = connections.get("default")
     p = placeholder()
     clerks = f'FROM "staff" WHERE "role" = {p}1 AND "active" = {p}2'
-    rows = await connections.get("default").execute_query_dict(
-        f'UPDATE "customer" SET "owner_id" = (SELECT "id" {clerks} ORDER BY "id" '
-        f"LIMIT 1 OFFSET ({p}3 - 1) % (SELECT COUNT(*) {clerks})) "
-        f'WHERE "id" = {p}4 AND "owner_id" IS NULL AND EXISTS (SELECT 1 {clerks}) RETURNING "owner_id"',
-        [StaffRole.CLERK.value, True, turn, customer.id],
-    )
-    if rows:
-        customer.owner_id = rows[0]["owner_id"]
 
+    def pick(turn: str) -> str:
+        offset = f"COALESCE(({turn} - 1) % NULLIF((SELECT COUNT(*) {clerks}), 0), 0)"
+        return f'(SELECT "id" {clerks} ORDER BY "id" LIMIT 1 OFFSET {offset}) AS "clerk"'
 
-async def _advance(name: str) -> int:
-    """Increment a named counter (created at 1) and return its new value (the row stays locked until commit)."""
-    p = placeholder()
-    rows = await connections.get("default").execute_query_dict(
-        f'INSERT INTO "store_counter" ("name", "value") VALUES ({p}1, 1) '
-        'ON CONFLICT ("name") DO UPDATE SET "value" = "store_counter"."value" + 1 RETURNING "value"',
-        [name],
-    )
-    return int(rows[0]["value"])
+    params: list[Any] = [StaffRole.CLERK.value, True]
+    if conn.capabilities.dialect == "postgres":
+        sql = f"SELECT {pick('t.turn')} FROM (SELECT nextval('{OWNER_COUNTER}') AS turn) t"
+    else:
+        counted = await conn.execute_query_dict(
+            f'INSERT INTO "store_counter" ("name", "value") VALUES ({p}1, 1) '
+            'ON CONFLICT ("name") DO UPDATE SET "value" = "store_counter"."value" + 1 RETURNING "value"',
+            [OWNER_COUNTER],
+        )
+        sql, params = f"SELECT {pick(f'{p}3')}", [*params, counted[0]["value"]]
+    clerk = (await conn.execute_query_dict(sql, params))[0]["clerk"]
+    return int(clerk) if clerk is not None else None

@@ -46,9 +46,10 @@ def person(store: None) -> Person:
             "plate": f"粤A{n:05d}",
         }
         values.update(overrides)
-        return await customers.identify(
+        customer, vehicle, _ = await customers.identify(
             values.pop("openid"), name=values["name"], mobile=values["mobile"], plate=values["plate"], now=NOW
         )
+        return customer, vehicle
 
     return make
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from tortoise.connection import connections
 from tortoise.transactions import in_transaction
 
 from bot.models import Appointment, Customer, StaffRole, StoreCounter, Vehicle
@@ -21,9 +22,10 @@ async def dealership_record(name: str, mobile: str | None, *plates: str) -> Cust
 
 
 async def test_a_new_customer_is_created_with_the_car(store: None) -> None:
-    customer, vehicle = await customers.identify(
+    customer, vehicle, created = await customers.identify(
         "o_new", name=" 张伟 ", mobile="+86 138-0013-8000", plate="粤a·12345", now=NOW
     )
+    assert created
     assert (customer.openid, customer.name, customer.mobile, customer.owner_id) == (
         "o_new",
         "张伟",
@@ -46,9 +48,10 @@ async def test_the_stores_record_is_linked_by_mobile_and_plate_not_duplicated(st
     owner = await add_staff("王顾问")
     record = await dealership_record("张先生", "13800138000", "粤A12345")
     await Customer.filter(id=record.id).update(owner_id=owner.id)
-    customer, vehicle = await customers.identify(
+    customer, vehicle, created = await customers.identify(
         "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
     )
+    assert not created
     assert customer.id == record.id and vehicle.customer_id == record.id
     assert (customer.openid, customer.name, customer.owner_id) == ("o_zhang", "张先生", owner.id)
     assert await Customer.all().count() == 1 and await Vehicle.all().count() == 1
@@ -56,9 +59,10 @@ async def test_the_stores_record_is_linked_by_mobile_and_plate_not_duplicated(st
 
 async def test_the_stores_record_is_linked_by_mobile_with_a_new_car(store: None) -> None:
     record = await dealership_record("", "13800138000", "粤A12345")
-    customer, vehicle = await customers.identify(
+    customer, vehicle, created = await customers.identify(
         "o_zhang", name="张伟", mobile="13800138000", plate="粤B88888", now=NOW
     )
+    assert not created
     assert customer.id == record.id and customer.name == "张伟"
     assert [v.plate for v in await customers.vehicles_of(customer)] == ["粤A12345", "粤B88888"]
     assert vehicle.plate == "粤B88888"
@@ -67,14 +71,14 @@ async def test_the_stores_record_is_linked_by_mobile_with_a_new_car(store: None)
 async def test_of_two_records_with_the_mobile_the_one_with_the_car_wins(store: None) -> None:
     await dealership_record("张伟", "13800138000", "粤A11111")
     with_car = await dealership_record("张伟", "13800138000", "粤A12345")
-    customer, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
+    customer, _, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
     assert customer.id == with_car.id
 
 
 async def test_a_duplicate_record_hands_its_car_to_the_linked_one(store: None) -> None:
     linked = await dealership_record("张伟", "13800138000", "粤A11111")
     duplicate = await dealership_record("张伟", "13800138000", "粤A12345")
-    customer, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A11111", now=NOW)
+    customer, _, _ = await customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A11111", now=NOW)
     assert customer.id == linked.id
     car = await Vehicle.get(plate="粤A12345")
     old = await Appointment.create(
@@ -100,7 +104,7 @@ async def test_a_returning_customer_is_found_by_openid(person: Person) -> None:
     assert found is not None and found.id == customer.id
     assert [v.plate for v in await customers.vehicles_of(found)] == [vehicle.plate]
     assert await customers.by_openid("o_stranger") is None
-    again, same_car = await customers.identify(
+    again, same_car, _ = await customers.identify(
         "o_back", name="别名", mobile="13900000000", plate=vehicle.plate, now=NOW
     )
     assert (again.id, same_car.id, again.name, again.mobile) == (
@@ -180,6 +184,21 @@ async def test_a_taken_unique_value_is_skipped_and_the_transaction_stays_usable(
     assert await Vehicle.filter(plate=vehicle.plate).count() == 1
 
 
-async def test_the_owner_counter_starts_at_one_and_advances(store: None) -> None:
-    assert [await customers._advance("test_counter") for _ in range(3)] == [1, 2, 3]
-    assert (await StoreCounter.get(name="test_counter")).value == 3
+async def test_a_linked_record_without_an_owner_gets_the_next_clerk_in_turn(store: None) -> None:
+    first, second = await add_staff("王顾问"), await add_staff("李顾问")
+    record = await dealership_record("张先生", "13800138000", "粤A12345")
+    newcomer, _, created = await customers.identify(
+        "o_new", name="赵六", mobile="13900000001", plate="粤B00001", now=NOW
+    )
+    assert created and newcomer.owner_id == first.id
+    linked, _, created = await customers.identify(
+        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
+    )
+    assert not created and linked.id == record.id and linked.owner_id == second.id
+    assert (await Customer.get(id=record.id)).owner_id == second.id  # type: ignore[attr-defined]
+    # The turn is counted outside any row lock on PostgreSQL (a sequence), in a row on SQLite.
+    if connections.get("default").capabilities.dialect == "postgres":
+        turn = await connections.get("default").execute_query_dict(f"SELECT last_value FROM {customers.OWNER_COUNTER}")
+        assert turn[0]["last_value"] == 2
+    else:
+        assert (await StoreCounter.get(name=customers.OWNER_COUNTER)).value == 2
