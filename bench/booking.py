@@ -465,6 +465,7 @@ class Snapshot:
     loop: float
     client: float
     postgres: float
+    steal: float  # CPU time the hypervisor gave other guests, whole machine (0 where not reported)
 
     @classmethod
     def take(cls, server: psutil.Process, pg: bool) -> Snapshot:
@@ -474,6 +475,7 @@ class Snapshot:
             loop=webhook._loop_thread_cpu(server),
             client=time.process_time(),
             postgres=_postgres_cpu() if pg else 0.0,
+            steal=getattr(psutil.cpu_times(), "steal", 0.0),
         )
 
 
@@ -493,6 +495,7 @@ class Row:
     server_us_per_msg: float
     pg_us_per_msg: float | None
     client_cpu_pct: float
+    steal_pct: float
     non_200: int
     checked: int
     bad: int
@@ -584,6 +587,7 @@ def make_row(
         server_us_per_msg=1e6 * (after.server - before.server) / msgs if msgs else 0.0,
         pg_us_per_msg=1e6 * (after.postgres - before.postgres) / msgs if pg and msgs else None,
         client_cpu_pct=100 * (end.client - before.client) / wall if wall else 0.0,
+        steal_pct=100 * (end.steal - before.steal) / wall if wall else 0.0,
         non_200=sum(1 for s in run.sent if s.status != 200),
         checked=checked.checked,
         bad=checked.bad,
@@ -846,7 +850,7 @@ def print_report(results: dict[str, DbResult], args: argparse.Namespace) -> None
     header = (
         f"{'database':<8} {'phase':<7} {'msgs':>6} {'bookings':>8} {'wall s':>7} {'book/s':>7} {'msg/s':>7} "
         f"{'p50 ms':>7} {'p99 ms':>7} {'max ms':>7} {'peakRSS MiB':>11} {'srv CPU%':>8} {'loop CPU%':>9} "
-        f"{'srv us/msg':>10} {'pg us/msg':>9} {'client CPU%':>11} {'non-200':>7} {'checked':>9}"
+        f"{'srv us/msg':>10} {'pg us/msg':>9} {'client CPU%':>11} {'steal%':>6} {'non-200':>7} {'checked':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -859,7 +863,7 @@ def print_report(results: dict[str, DbResult], args: argparse.Namespace) -> None
                 f"{r.database:<8} {r.phase:<7} {r.msgs:>6} {bookings:>8} {r.wall:>7.2f} {book} {r.msg_rate:>7.0f} "
                 f"{r.p50_ms:>7.2f} {r.p99_ms:>7.2f} {r.max_ms:>7.1f} {r.rss_mib:>11.1f} {r.server_cpu_pct:>8.0f} "
                 f"{r.loop_cpu_pct:>9.0f} {r.server_us_per_msg:>10.0f} {pg} {r.client_cpu_pct:>11.0f} "
-                f"{r.non_200:>7} {f'{r.checked - r.bad}/{r.checked}':>9}"
+                f"{r.steal_pct:>6.0f} {r.non_200:>7} {f'{r.checked - r.bad}/{r.checked}':>9}"
             )
     print()
     print("Booking latency per step, p50 / p99 ms:")
@@ -894,7 +898,8 @@ def print_report(results: dict[str, DbResult], args: argparse.Namespace) -> None
         "srv us/msg: all server CPU per message, for booking until the outbox was drained ("
         + ", ".join(f"{d} {r.rows[1].tail_s:.1f} s after the phase" for d, r in results.items())
         + "); pg us/msg: every postgres process on the machine; client CPU%: the load client's process_time; "
-        "the WeChat emulator's CPU is counted nowhere."
+        "steal%: CPU the hypervisor gave to other machines meanwhile (100% = one core; a run with steal is not "
+        "comparable); the WeChat emulator's CPU is counted nowhere."
     )
     print()
     print("Correctness:")

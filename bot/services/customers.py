@@ -142,16 +142,19 @@ def _candidates_sql(p: str) -> str:
     return (
         f"SELECT {_projection(Customer, 'c', '')}, {_projection(Vehicle, 'v', 'v.')} "
         f'FROM "customer" c LEFT JOIN "vehicle" v ON v."customer_id" = c."id" AND v."plate" = {p}3 '
-        f'WHERE c."openid" = {p}1 OR (c."mobile" = {p}2 AND c."openid" IS NULL) '
+        f'WHERE c."openid" = {p}1 OR c."mobile" = {p}2 '
         f'OR c."id" = (SELECT "customer_id" FROM "vehicle" WHERE "plate" = {p}3) '
         'ORDER BY c."created_at", c."id"'
     )
 
 
 async def _candidates(openid: str, mobile: str, plate: str) -> tuple[list[Customer], Vehicle | None]:
-    """What a first booking can be linked to, in one statement (each condition by its own index): the
-    record already linked to `openid`, the store's unlinked records of `mobile` (oldest first), and the
-    record owning `plate`, whoever's it is; with that vehicle (its `customer` set) or None."""
+    """What a first booking can be linked to, in one statement: the record already linked to `openid`, the
+    records of `mobile` (oldest first; the caller keeps the unlinked ones), and the record owning `plate`,
+    whoever's it is; with that vehicle (its `customer` set) or None.
+
+    Each condition is a plain equality on its own index. ("mobile = ? AND openid IS NULL" led SQLite to
+    search the openid index for NULL: every unlinked record the store ever imported.)"""
     rows = await connections.get("default").execute_query_dict(_candidates_sql(placeholder()), [openid, mobile, plate])
     found: list[Customer] = []
     vehicle: Vehicle | None = None

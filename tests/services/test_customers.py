@@ -202,3 +202,22 @@ async def test_a_linked_record_without_an_owner_gets_the_next_clerk_in_turn(stor
         assert turn[0]["last_value"] == 2
     else:
         assert (await StoreCounter.get(name=customers.OWNER_COUNTER)).value == 2
+
+
+async def test_a_first_bookings_lookup_reads_by_index_not_every_unlinked_record(store: None) -> None:
+    """A store that imported many customers has many records without a WeChat link: the lookup must not
+    read them all (it once searched the openid index for NULL)."""
+    conn = connections.get("default")
+    dialect = conn.capabilities.dialect
+    sql = customers._candidates_sql(outbox.placeholder())
+    params = ["o_zhang", "13800138000", "粤A12345"]
+    async with in_transaction() as tx:
+        if dialect == "postgres":
+            await tx.execute_script("SET LOCAL enable_seqscan = off")  # a tiny table is scanned otherwise
+            rows = await tx.execute_query_dict(f"EXPLAIN {sql}", params)
+            plan = "\n".join(str(r["QUERY PLAN"]) for r in rows)
+            assert "Seq Scan" not in plan and "openid IS NULL" not in plan, plan
+        else:
+            rows = await tx.execute_query_dict(f"EXPLAIN QUERY PLAN {sql}", params)
+            plan = "\n".join(str(r["detail"]) for r in rows)
+            assert "SCAN" not in plan.replace("SCALAR", "") and "(mobile=?)" in plan, plan
