@@ -117,47 +117,55 @@ _COLUMNS = ("dialog", "step", "data", "misses", "expires_at", "updated_at")
 _PG_TYPES = ("varchar", "int", "varchar", "varchar", "jsonb", "int", "timestamptz", "timestamptz")
 
 
-def _rows(count: int, pg: bool, *, cast: bool) -> str:
+def _rows(count: int, pg: bool, *, cast: bool, first: int = 1) -> str:
+    """`count` rows of VALUES placeholders; on PostgreSQL numbered from `first`."""
     width = len(_PG_TYPES)
     if not pg:
         return ", ".join("(" + ", ".join("?" * width) + ")" for _ in range(count))
     return ", ".join(
-        "(" + ", ".join(f"${r * width + i + 1}" + (f"::{t}" if cast else "") for i, t in enumerate(_PG_TYPES)) + ")"
+        "(" + ", ".join(f"${first + r * width + i}" + (f"::{t}" if cast else "") for i, t in enumerate(_PG_TYPES)) + ")"
         for r in range(count)
     )
 
 
 async def _write(writes: Sequence[_Write]) -> list[bool]:
     """Apply compare-and-set saves, at most two statements whatever their number (a multi-row INSERT that
-    yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's version); per save, whether it
-    took. Runs on the caller's transaction when there is one."""
+    yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's version), sent as one on
+    PostgreSQL; per save, whether it took. Runs on the caller's transaction when there is one."""
     if len({w.openid for w in writes}) < len(writes):
         # Two saves of one user in a batch (never from the router, which holds the user's lock): one at a
         # time, since one statement would report both by the same openid.
         return [took for w in writes for took in await _write([w])]
     conn = connections.get("default")
     pg = conn.capabilities.dialect == "postgres"
-    took: set[str] = set()
     inserts = [w for w in writes if w.insert]
     updates = [w for w in writes if not w.insert]
+    parts: list[tuple[str, list[Any]]] = []
     if inserts:
         columns = ", ".join(f'"{column}"' for column in _COLUMNS)
         sql = (
             f'INSERT INTO "dialog_session" ("openid", "version", {columns}) '
             f'VALUES {_rows(len(inserts), pg, cast=False)} ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
         )
-        params = [value for w in inserts for value in (w.openid, 1, *w.values)]
-        took |= {row["openid"] for row in await conn.execute_query_dict(sql, params)}
+        parts.append((sql, [value for w in inserts for value in (w.openid, 1, *w.values)]))
     if updates:
         sets = ", ".join(f'"{column}" = v.column{i}' for i, column in enumerate(_COLUMNS, 3))
+        # Numbered after the inserts' parameters: on PostgreSQL the two go as one statement.
+        rows = _rows(len(updates), pg, cast=True, first=len(inserts) * len(_PG_TYPES) + 1)
         sql = (
             f'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, {sets} '
-            f"FROM (VALUES {_rows(len(updates), pg, cast=True)}) AS v "
+            f"FROM (VALUES {rows}) AS v "
             'WHERE "dialog_session"."openid" = v.column1 AND "dialog_session"."version" = v.column2 '
-            'RETURNING "openid"'
+            'RETURNING "dialog_session"."openid"'
         )
-        params = [value for w in updates for value in (w.openid, w.version, *w.values)]
-        took |= {row["openid"] for row in await conn.execute_query_dict(sql, params)}
+        parts.append((sql, [value for w in updates for value in (w.openid, w.version, *w.values)]))
+    if pg and len(parts) == 2:
+        # One round trip (a data-modifying WITH): every user in the batch waits for it. SQLite runs its two
+        # statements on the spot (bot/sqlite_engine.py), with nothing to wait for between them.
+        (ins, ins_values), (upd, upd_values) = parts
+        both = f'WITH i AS ({ins}), u AS ({upd}) SELECT "openid" FROM i UNION ALL SELECT "openid" FROM u'
+        parts = [(both, ins_values + upd_values)]
+    took = {row["openid"] for sql, values in parts for row in await conn.execute_query_dict(sql, values)}
     return [w.openid in took for w in writes]
 
 

@@ -130,3 +130,29 @@ async def test_the_owner_clerks_openid_is_read_inside_a_transaction_while_the_st
         assert await roles.staff_openid(None) is None
     await reload
     assert await roles.staff_openid(clerk.id) == "o_wang"  # from the map now
+
+
+async def test_another_workers_staff_change_is_seen_after_the_ttl_without_making_messages_wait(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bot.services import roles
+
+    manager = await add_staff("赵经理", role=StaffRole.MANAGER, openid="o_zhao")
+    roles.invalidate()
+    clock = [1000.0]
+    monkeypatch.setattr(roles, "_monotonic", lambda: clock[0])
+    assert (await roles.speaker_of("o_zhao")).is_manager
+    # Another worker deactivates the manager: this worker's map does not know yet.
+    await Staff.filter(id=manager.id).update(active=False)
+    clock[0] += roles.TTL / 2
+    assert (await roles.speaker_of("o_zhao")).is_manager  # still fresh: no reload
+    clock[0] += roles.TTL
+    # Past the TTL: the message is answered from the map at once while it reloads in the background.
+    assert (await roles.speaker_of("o_zhao")).is_manager
+    assert roles._loading is not None
+    await roles._loading
+    assert not (await roles.speaker_of("o_zhao")).is_staff
+    # A map older than MAX_STALE (the database was unreachable) is not trusted: the message waits for it.
+    await Staff.filter(id=manager.id).update(active=True)
+    clock[0] += roles.MAX_STALE + 1
+    assert (await roles.speaker_of("o_zhao")).is_manager
