@@ -68,6 +68,10 @@ class InlineConnection(aiosqlite.Connection):
         self.inline_calls = 0
         self.thread_calls = 0
 
+    def idle(self) -> bool:
+        """Nothing handed to the thread is still running or queued."""
+        return self._handed == self._finished
+
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
@@ -122,3 +126,12 @@ class InlineSqliteClient(SqliteClient):
 
 
 client_class = InlineSqliteClient
+
+
+def runs_inline() -> bool:
+    """Whether a statement issued here now would run on the spot: SQLite through this engine, its thread
+    idle, not `offloaded()`. Batching reads then only delays them (nothing is saved by sharing a hand-over)."""
+    from tortoise.connection import connections
+
+    conn = getattr(connections.get("default"), "_connection", None)
+    return isinstance(conn, InlineConnection) and conn.idle() and not _OFFLOADED.get()

@@ -4,7 +4,6 @@ user's lock with their dialog session, and the session is saved with the turn's 
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 from datetime import datetime
 
 from tortoise.transactions import in_transaction
@@ -277,7 +276,7 @@ async def dispatch(turn: Turn) -> HandlerResult:
         if kind is None:
             return HandlerResult("unsupported")
         return HandlerResult("media", replies.render("media_received", kind=kind))
-    turn = replace(turn, speaker=await roles.speaker_of(msg.openid))
+    turn = turn.with_speaker(await roles.speaker_of(msg.openid))
     called = _called(turn)
     # Informational commands answer the same whatever the user is doing: they read no session and leave an
     # open dialog untouched ("联系门店" in the middle of booking gives the phone number, then booking goes on).
@@ -301,7 +300,7 @@ async def dispatch(turn: Turn) -> HandlerResult:
 
 async def _turn(turn: Turn, session: Session) -> HandlerResult:
     before = _snapshot(session)
-    result = await _route(replace(turn, session=session))
+    result = await _route(turn.with_session(session))
     if _snapshot(session) != before and not await sessions.save(session, turn.now):
         raise _Conflict
     return result

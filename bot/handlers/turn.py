@@ -26,6 +26,14 @@ class Turn:
     # None where no client runs (unit tests of handlers). Notifications go through the outbox instead.
     api: WeChatClient | None = None
 
+    # Direct constructions instead of dataclasses.replace, which inspects the fields on every call (twice a
+    # message).
+    def with_speaker(self, speaker: Speaker) -> Turn:
+        return Turn(self.msg, self.now, self.settings, self.session, speaker, self.api)
+
+    def with_session(self, session: Session) -> Turn:
+        return Turn(self.msg, self.now, self.settings, session, self.speaker, self.api)
+
     def store(self) -> dict[str, str]:
         s = self.settings
         return {"store": s.store_name, "address": s.store_address, "phone": s.store_phone, "hours": s.store_hours}

@@ -51,10 +51,21 @@ def _insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
     )
 
 
+_WRITTEN: dict[type[Model], tuple[list[str], list[Any]]] = {}
+
+
 def _columns(instance: Model) -> tuple[list[str], list[Any]]:
-    meta = instance._meta
-    names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
-    return names, [meta.fields_map[name].to_db_value(getattr(instance, name), instance) for name in names]
+    """The fields an INSERT writes (not generated ones) and their database values."""
+    cls = type(instance)
+    written = _WRITTEN.get(cls)
+    if written is None:
+        meta = instance._meta
+        names = [name for name in meta.fields_db_projection if not meta.fields_map[name].generated]
+        written = _WRITTEN[cls] = (names, [meta.fields_map[name] for name in names])
+    names, fields = written
+    return names, [
+        field.to_db_value(getattr(instance, name), instance) for name, field in zip(names, fields, strict=True)
+    ]
 
 
 async def insert_unless_taken(instance: Model, unique: str) -> bool:
