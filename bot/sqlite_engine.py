@@ -49,12 +49,6 @@ def _busy(exc: sqlite3.OperationalError) -> bool:
     return "locked" in str(exc) or "busy" in str(exc)
 
 
-def _may_inline(fn: Callable[..., Any]) -> bool:
-    """Scripts and executemany go to the thread: one can stop as busy after some of its statements ran, and
-    a retry would run those again. (They are migrations, test set-up and bulk imports, not chat.)"""
-    return getattr(fn, "__name__", "") not in ("executescript", "executemany")
-
-
 class InlineConnection(aiosqlite.Connection):
     """An aiosqlite connection that runs a statement at once when its thread is idle (see the module)."""
 
@@ -68,6 +62,18 @@ class InlineConnection(aiosqlite.Connection):
         self.inline_calls = 0
         self.thread_calls = 0
 
+    def _may_inline(self, fn: Callable[..., Any]) -> bool:
+        """Scripts go to the thread, and executemany outside a transaction: each can stop as busy after some
+        of its statements ran, and the retry would run those again. (Migrations, test set-up, bulk
+        imports.) Inside a transaction executemany runs here: the first row's write takes the lock or
+        fails having done nothing, and later rows need no lock (in WAL mode). The outbox records every
+        batch of send results that way; on the thread, its transaction held the connection for a loop turn
+        and every message's statements waited."""
+        name = getattr(fn, "__name__", "")
+        if name == "executescript":
+            return False
+        return name != "executemany" or bool(self._connection is not None and self._connection.in_transaction)
+
     def idle(self) -> bool:
         """Nothing handed to the thread is still running or queued."""
         return self._handed == self._finished
@@ -75,7 +81,7 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
-        if self._handed == self._finished and not _OFFLOADED.get() and _may_inline(fn):
+        if self._handed == self._finished and not _OFFLOADED.get() and self._may_inline(fn):
             try:
                 self.inline_calls += 1
                 return fn(*args, **kwargs)

@@ -10,7 +10,8 @@ import pytest
 from tortoise.connection import connections
 
 from bot import db
-from bot.models import DialogSession, Staff
+from bot.models import DialogSession, OutboxMessage, OutboxStatus, Staff
+from bot.services import outbox
 from bot.sqlite_engine import InlineConnection
 from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
 from tests.wechat_helper import WeChatTester, eventually
@@ -74,3 +75,14 @@ async def test_another_process_holding_the_write_lock_stalls_only_the_writes(
         blocker.close()
     assert "车牌" in (await booking or "")
     assert (await DialogSession.get(openid="o_waits")).dialog == "booking"
+
+
+async def test_send_results_are_recorded_without_handing_the_connection_to_the_thread(database: str) -> None:
+    """The dispatcher records each batch of sends in a transaction (executemany): on the thread, that
+    transaction held the one connection for a loop turn and every message's statements waited for it."""
+    rows = [await outbox.enqueue_template(f"o_{n}", "TPL", {"first": "x"}, now=SATURDAY_MORNING) for n in range(3)]
+    handed = engine().thread_calls
+    await outbox.record([outbox.sent(row, SATURDAY_MORNING, wechat_msgid=100 + n) for n, row in enumerate(rows)])
+    assert engine().thread_calls == handed
+    assert [r.wechat_msgid for r in await OutboxMessage.all().order_by("id")] == [100, 101, 102]
+    assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 3
