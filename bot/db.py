@@ -8,6 +8,7 @@ from typing import Any, cast
 from urllib.parse import urlsplit
 
 from tortoise import Tortoise
+from tortoise.backends.base.config_generator import expand_db_url
 from tortoise.connection import connections
 from tortoise.exceptions import OperationalError
 
@@ -50,7 +51,10 @@ def tortoise_config(url: str) -> dict[str, Any]:
             "credentials": {"file_path": path, "journal_mode": "WAL", "busy_timeout": 5000, "synchronous": "NORMAL"},
         }
     else:
-        connection = url.replace("postgresql://", "postgres://", 1)
+        connection = expand_db_url(url.replace("postgresql://", "postgres://", 1))
+        # Tortoise's asyncpg client, without asyncpg's reset query on every release to the pool
+        # (bot/postgres_engine.py says why).
+        connection["engine"] = "bot.postgres_engine"
     return {
         "connections": {"default": connection},
         "apps": {"models": {"models": MODELS, "default_connection": "default"}},

@@ -1,0 +1,43 @@
+"""The PostgreSQL engine: no reset query on every release to the pool, open transactions still rolled back."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import asyncpg
+import pytest
+from tortoise.connection import connections
+
+from bot.models import Staff
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
+
+pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgres", reason="the PostgreSQL engine")
+
+
+async def test_a_statement_outside_a_transaction_is_one_round_trip(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    plain = asyncpg.connection.Connection.execute
+
+    async def counting(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await plain(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "execute", counting)
+    await Staff.create(name="王顾问", mobile="13900001111", role="clerk", created_at=SATURDAY_MORNING)
+    assert await Staff.filter(name="王顾问").count() == 1
+    assert not [q for q in sent if "RESET ALL" in q], sent  # asyncpg's default reset ran after each
+
+
+async def test_a_connection_released_inside_a_transaction_is_rolled_back(database: str) -> None:
+    pool = connections.get("default")._pool
+    async with pool.acquire() as raw:
+        await raw.execute("BEGIN")
+        await raw.execute(
+            "INSERT INTO staff (name, mobile, role, active, created_at) "
+            "VALUES ('赵六', '13900002222', 'clerk', TRUE, now())"
+        )
+    # Every connection of the pool answers, and none kept the row.
+    for _ in range(pool.get_max_size() + 1):
+        assert await Staff.filter(name="赵六").count() == 0
