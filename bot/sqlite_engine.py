@@ -28,6 +28,7 @@ from typing import Any
 
 import aiosqlite
 from tortoise.backends.sqlite.client import SqliteClient
+from tortoise.connection import connections
 
 _OFFLOADED: contextvars.ContextVar[bool] = contextvars.ContextVar("sqlite_offloaded", default=False)
 
@@ -137,7 +138,5 @@ client_class = InlineSqliteClient
 def runs_inline() -> bool:
     """Whether a statement issued here now would run on the spot: SQLite through this engine, its thread
     idle, not `offloaded()`. Batching reads then only delays them (nothing is saved by sharing a hand-over)."""
-    from tortoise.connection import connections
-
     conn = getattr(connections.get("default"), "_connection", None)
     return isinstance(conn, InlineConnection) and conn.idle() and not _OFFLOADED.get()
