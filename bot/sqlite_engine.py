@@ -82,7 +82,7 @@ class InlineConnection(aiosqlite.Connection):
     async def _execute(self, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
         if not self._running or self._connection is None:
             raise ValueError("Connection closed")
-        if self._handed == self._finished and not _OFFLOADED.get() and self._may_inline(fn):
+        if self.idle() and not _OFFLOADED.get() and self._may_inline(fn):
             try:
                 self.inline_calls += 1
                 return fn(*args, **kwargs)
