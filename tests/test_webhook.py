@@ -436,3 +436,22 @@ async def test_a_retry_reaching_another_worker_gets_the_first_reply(
     assert (await second_worker.send(late)).body == b"success"
     await eventually(lambda: len(sandbox.inbox("o_cust1")) == 1)
     assert len(slow.calls) == 1  # type: ignore[attr-defined]
+
+
+async def test_a_delivery_report_before_the_send_result_is_written_is_kept(wechat: WeChatTester) -> None:
+    """WeChat's TEMPLATESENDJOBFINISH can overtake the dispatcher's write of the msgid WeChat returned."""
+    row = await OutboxMessage.create(
+        kind="template", openid="o_cust1", payload={}, next_attempt_at=_now(), client_msg_id="c2"
+    )
+
+    async def send_result_lands() -> None:
+        await asyncio.sleep(0.1)
+        await OutboxMessage.filter(id=row.id).update(status=OutboxStatus.SENT, wechat_msgid=200163837)
+
+    landing = asyncio.create_task(send_result_lands())
+    extra = "<MsgID>200163837</MsgID><Status><![CDATA[success]]></Status>"
+    answer = await wechat.send(wechat.peer.event("o_cust1", "TEMPLATESENDJOBFINISH", extra=extra))
+    await landing
+    assert answer.body == b"success"
+    await row.refresh_from_db()
+    assert row.wechat_msgid == 200163837 and row.delivery_status == "success"

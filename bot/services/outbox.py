@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import logging
 import random
 import uuid
 from collections.abc import Mapping, Sequence
@@ -16,6 +18,8 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from bot.models import OutboxKind, OutboxMessage, OutboxStatus
+
+log = logging.getLogger(__name__)
 
 # A dispatcher owns the rows it claimed this long; if it dies, another picks them up afterwards.
 CLAIM_SECONDS = 60
@@ -306,9 +310,21 @@ async def record(outcomes: Sequence[Outcome]) -> list[None]:
     return [None] * len(outcomes)
 
 
+# WeChat can report a template's delivery before the dispatcher has written the msgid WeChat returned for it
+# (send results are written in batches just after the send): the status waits this long for its row.
+DELIVERY_WAITS_S: tuple[float, ...] = (0.2, 0.5, 1.0)
+
+
 async def record_delivery(wechat_msgid: int, status: str) -> bool:
-    """Store WeChat's TEMPLATESENDJOBFINISH status (success, failed:user block, ...) on the sent row."""
-    return bool(await OutboxMessage.filter(wechat_msgid=wechat_msgid).update(delivery_status=status[:64]))
+    """Store WeChat's TEMPLATESENDJOBFINISH status (success, failed:user block, ...) on the sent row; False
+    when no row has that msgid, even after waiting `DELIVERY_WAITS_S` for its send result to be written."""
+    for pause in (0.0, *DELIVERY_WAITS_S):
+        if pause:
+            await asyncio.sleep(pause)
+        if await OutboxMessage.filter(wechat_msgid=wechat_msgid).update(delivery_status=status[:64]):
+            return True
+    log.info("delivery status %r for a template msgid this outbox does not know", status[:64])
+    return False
 
 
 # --- operations: `python -m bot outbox`, /metrics -------------------------------------------------------
