@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from typing import Any
+
+import asyncpg
+import pytest
 
 from bot.handlers.locks import UserLocks
-from bot.models import DialogSession
-from bot.services import sessions
-from tests.conftest import SATURDAY_MORNING
+from bot.models import DialogSession, Follower, ProcessedMessage
+from bot.services import dedupe, interactions, sessions
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
 
 
 async def test_the_second_of_two_concurrent_saves_loses(database: str) -> None:
@@ -76,3 +80,44 @@ async def test_two_saves_of_one_user_in_one_batch_still_compare_and_set(database
     assert sorted(outcomes) == [False, True]
     row = await DialogSession.get(openid="o_1")
     assert row.version == 1 and row.dialog == ("booking" if outcomes[0] else "reschedule")
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgres", reason="asyncpg's prepared statements")
+async def test_batches_of_any_size_are_one_statement_prepared_once(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sent: list[str] = []
+    execute = asyncpg.connection.Connection._execute
+
+    async def spy(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await execute(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_execute", spy)
+    now = SATURDAY_MORNING
+    for size in (1, 3, 7):  # new users (INSERT), then the same users again (UPDATE), in batches of `size`
+        for _ in range(2):
+            loaded = await asyncio.gather(*(sessions.load(f"o_{size}_{n}", fresh=True) for n in range(size)))
+            for session in loaded:
+                session.dialog, session.step = "booking", session.step + "x"
+            assert await asyncio.gather(*(sessions.save(s, now) for s in loaded)) == [True] * size
+        for n in range(size):
+            dedupe.record(f"m:{size}:{n}", now, done=True, reply="<xml/>")
+            interactions.touch(f"o_{size}_{n}", now)
+        await dedupe.flush()
+        await interactions.flush()
+    monkeypatch.undo()
+    rows = await DialogSession.filter(openid__startswith="o_").order_by("openid")
+    assert len(rows) == 11 and {(row.step, row.version) for row in rows} == {("xx", 2)}
+    assert await ProcessedMessage.all().count() == 11 and await Follower.all().count() == 11
+    by_table: dict[str, set[str]] = {}
+    for query in sent:
+        for table in ("dialog_session", "processed_message", "follower"):
+            if f'"{table}"' in query:
+                by_table.setdefault(table, set()).add(query)
+    # One text per kind, whatever the batch size: asyncpg prepares each once per connection.
+    assert {table: len(texts) for table, texts in by_table.items()} == {
+        "dialog_session": 2,  # the load and the save
+        "processed_message": 1,
+        "follower": 1,
+    }, by_table

@@ -18,6 +18,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 
+def as_columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object]]:
+    """A batch's rows as one list per column, for PostgreSQL's `unnest($1::type[], $2::type[], ...)`.
+
+    Sent as arrays, a batch of any size is the same statement text, which asyncpg prepares once per
+    connection. A VALUES list with a row of placeholders per item is a new statement for every batch size:
+    asyncpg prepared it anew (a round trip more, and PostgreSQL parsing and planning it) for nine batches in
+    ten, and the stream of one-off statements evicted the ones every message uses from its cache."""
+    return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
 class Coalescer(Generic[T, R]):
     """Calls `run(items)` with every item submitted while the previous batch ran; results come back in order."""
 

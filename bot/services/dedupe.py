@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from tortoise.connection import connections
 
 from bot.models import ProcessedMessage
-from bot.services.batching import Coalescer
+from bot.services.batching import Coalescer, as_columns
 
 # WeChat retries after 5 s; a message younger than this (by its CreateTime) cannot be a retry. The margin
 # covers clock skew between WeChat and this server.
@@ -80,15 +80,17 @@ async def _record_batch(items: Sequence[tuple[str, datetime, bool, str | None]])
     # One multi-row upsert per batch: one statement, one commit, one round trip for every message in flight.
     conn = connections.get("default")
     latest = {key: (received, done, reply) for key, received, done, reply in items}
-    params: list[object] = []
-    for key, (received, done, reply) in latest.items():
-        params += [key, received, done, reply]
+    rows = [(key, *values) for key, values in latest.items()]
+    params: list[object]
     if conn.capabilities.dialect == "postgres":
-        rows = ", ".join(f"(${4 * i + 1}, ${4 * i + 2}, ${4 * i + 3}, ${4 * i + 4})" for i in range(len(latest)))
+        # Arrays: one statement text whatever the batch size (batching.as_columns says why).
+        source = "SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::bool[], $4::text[])"
+        params = list(as_columns(rows, 4))
     else:
-        rows = ", ".join("(?, ?, ?, ?)" for _ in latest)
+        source = "VALUES " + ", ".join("(?, ?, ?, ?)" for _ in rows)
+        params = [value for row in rows for value in row]
     sql = (
-        f'INSERT INTO "processed_message" ("key", "received_at", "done", "reply") VALUES {rows} '
+        f'INSERT INTO "processed_message" ("key", "received_at", "done", "reply") {source} '
         'ON CONFLICT ("key") DO UPDATE SET "done" = excluded."done", "reply" = excluded."reply"'
     )
     await conn.execute_query(sql, params)

@@ -13,7 +13,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
 
 from bot.models import DialogSession
-from bot.services.batching import Coalescer
+from bot.services.batching import Coalescer, as_columns
 from bot.sqlite_engine import runs_inline
 
 
@@ -43,7 +43,14 @@ class Session:
 
 
 async def _load_batch(openids: Sequence[str]) -> list[DialogSession | None]:
-    rows = {row.openid: row for row in await DialogSession.filter(openid__in=set(openids))}
+    conn = connections.get("default")
+    if conn.capabilities.dialect == "postgres":
+        # One statement text for any number of users (`as_columns` says why).
+        sql = 'SELECT * FROM "dialog_session" WHERE "openid" = ANY($1::varchar[])'
+        found = await conn.execute_query_dict(sql, [list(set(openids))])
+        rows = {row["openid"]: DialogSession._init_from_db(**row) for row in found}
+    else:
+        rows = {row.openid: row for row in await DialogSession.filter(openid__in=set(openids))}
     return [rows.get(openid) for openid in openids]
 
 
@@ -121,59 +128,67 @@ class _Write:
 
 
 _COLUMNS = ("dialog", "step", "data", "misses", "expires_at", "updated_at")
-# PostgreSQL infers nothing from a bare VALUES list in UPDATE ... FROM: each parameter is cast.
-_PG_TYPES = ("varchar", "int", "varchar", "varchar", "jsonb", "int", "timestamptz", "timestamptz")
 
 
-def _rows(count: int, pg: bool, *, cast: bool, first: int = 1) -> str:
-    """`count` rows of VALUES placeholders; on PostgreSQL numbered from `first`."""
-    width = len(_PG_TYPES)
-    if not pg:
-        return ", ".join("(" + ", ".join("?" * width) + ")" for _ in range(count))
-    return ", ".join(
-        "(" + ", ".join(f"${first + r * width + i}" + (f"::{t}" if cast else "") for i, t in enumerate(_PG_TYPES)) + ")"
-        for r in range(count)
-    )
+def _rows(count: int) -> str:
+    return ", ".join("(" + ", ".join("?" * (2 + len(_COLUMNS))) + ")" for _ in range(count))
+
+
+# PostgreSQL: both kinds of save in one statement (a data-modifying WITH), one round trip, every row sent as
+# arrays so that the text is the same for every batch (see `as_columns`); an empty array writes nothing.
+_PG_WRITE = (
+    'WITH i AS (INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", '
+    '"expires_at", "updated_at") SELECT n.o, 1, n.d, n.s, n.j::jsonb, n.m, n.e, n.u FROM unnest($1::varchar[], '
+    "$2::varchar[], $3::varchar[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[]) AS n(o, d, s, j, "
+    'm, e, u) ON CONFLICT ("openid") DO NOTHING RETURNING "openid"), '
+    'u AS (UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, "dialog" = v.d, "step" = v.s, '
+    '"data" = v.j::jsonb, "misses" = v.m, "expires_at" = v.e, "updated_at" = v.u FROM unnest($8::varchar[], '
+    "$9::int[], $10::varchar[], $11::varchar[], $12::text[], $13::int[], $14::timestamptz[], "
+    "$15::timestamptz[]) AS v(o, ver, d, s, j, m, e, u) "
+    'WHERE "dialog_session"."openid" = v.o AND "dialog_session"."version" = v.ver RETURNING "dialog_session"."openid") '
+    'SELECT "openid" FROM i UNION ALL SELECT "openid" FROM u'
+)
+
+
+def _sqlite_statements(inserts: list[_Write], updates: list[_Write]) -> list[tuple[str, list[Any]]]:
+    statements: list[tuple[str, list[Any]]] = []
+    if inserts:
+        columns = ", ".join(f'"{column}"' for column in _COLUMNS)
+        sql = (
+            f'INSERT INTO "dialog_session" ("openid", "version", {columns}) '
+            f'VALUES {_rows(len(inserts))} ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
+        )
+        statements.append((sql, [value for w in inserts for value in (w.openid, 1, *w.values)]))
+    if updates:
+        sets = ", ".join(f'"{column}" = v.column{i}' for i, column in enumerate(_COLUMNS, 3))
+        sql = (
+            f'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, {sets} '
+            f"FROM (VALUES {_rows(len(updates))}) AS v "
+            'WHERE "dialog_session"."openid" = v.column1 AND "dialog_session"."version" = v.column2 '
+            'RETURNING "dialog_session"."openid"'
+        )
+        statements.append((sql, [value for w in updates for value in (w.openid, w.version, *w.values)]))
+    return statements
 
 
 async def _write(writes: Sequence[_Write]) -> list[bool]:
-    """Apply compare-and-set saves, at most two statements whatever their number (a multi-row INSERT that
-    yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's version), sent as one on
-    PostgreSQL; per save, whether it took. Runs on the caller's transaction when there is one."""
+    """Apply compare-and-set saves, whatever their number in one statement on PostgreSQL and at most two on
+    SQLite (a multi-row INSERT that yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's
+    version); per save, whether it took. Runs on the caller's transaction when there is one."""
     if len({w.openid for w in writes}) < len(writes):
         # Two saves of one user in a batch (never from the router, which holds the user's lock): one at a
         # time, since one statement would report both by the same openid.
         return [took for w in writes for took in await _write([w])]
     conn = connections.get("default")
-    pg = conn.capabilities.dialect == "postgres"
     inserts = [w for w in writes if w.insert]
     updates = [w for w in writes if not w.insert]
-    parts: list[tuple[str, list[Any]]] = []
-    if inserts:
-        columns = ", ".join(f'"{column}"' for column in _COLUMNS)
-        sql = (
-            f'INSERT INTO "dialog_session" ("openid", "version", {columns}) '
-            f'VALUES {_rows(len(inserts), pg, cast=False)} ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
-        )
-        parts.append((sql, [value for w in inserts for value in (w.openid, 1, *w.values)]))
-    if updates:
-        sets = ", ".join(f'"{column}" = v.column{i}' for i, column in enumerate(_COLUMNS, 3))
-        # Numbered after the inserts' parameters: on PostgreSQL the two go as one statement.
-        rows = _rows(len(updates), pg, cast=True, first=len(inserts) * len(_PG_TYPES) + 1)
-        sql = (
-            f'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, {sets} '
-            f"FROM (VALUES {rows}) AS v "
-            'WHERE "dialog_session"."openid" = v.column1 AND "dialog_session"."version" = v.column2 '
-            'RETURNING "dialog_session"."openid"'
-        )
-        parts.append((sql, [value for w in updates for value in (w.openid, w.version, *w.values)]))
-    if pg and len(parts) == 2:
-        # One round trip (a data-modifying WITH): every user in the batch waits for it. SQLite runs its two
-        # statements on the spot (bot/sqlite_engine.py), with nothing to wait for between them.
-        (ins, ins_values), (upd, upd_values) = parts
-        both = f'WITH i AS ({ins}), u AS ({upd}) SELECT "openid" FROM i UNION ALL SELECT "openid" FROM u'
-        parts = [(both, ins_values + upd_values)]
-    took = {row["openid"] for sql, values in parts for row in await conn.execute_query_dict(sql, values)}
+    if conn.capabilities.dialect == "postgres":
+        new = as_columns([(w.openid, *w.values) for w in inserts], 1 + len(_COLUMNS))
+        changed = as_columns([(w.openid, w.version, *w.values) for w in updates], 2 + len(_COLUMNS))
+        statements = [(_PG_WRITE, new + changed)]
+    else:
+        statements = _sqlite_statements(inserts, updates)
+    took = {row["openid"] for sql, values in statements for row in await conn.execute_query_dict(sql, values)}
     return [w.openid in took for w in writes]
 
 
