@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import asyncpg
 import pytest
 from tortoise.connection import connections
 
+from bot import db
 from bot.models import Staff
 from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
 
@@ -41,3 +43,30 @@ async def test_a_connection_released_inside_a_transaction_is_rolled_back(databas
     # Every connection of the pool answers, and none kept the row.
     for _ in range(pool.get_max_size() + 1):
         assert await Staff.filter(name="赵六").count() == 0
+
+
+async def test_the_pool_holds_twenty_connections_unless_the_url_says(database: str) -> None:
+    assert connections.get("default")._pool.get_max_size() == db.POOL_MAXSIZE == 20
+    config = db.tortoise_config("postgres://bot@db.internal:5432/desk?maxsize=8")
+    assert config["connections"]["default"]["credentials"]["maxsize"] == "8"
+
+
+async def test_ten_concurrent_statements_run_at_once_not_five_at_a_time(database: str) -> None:
+    conn = connections.get("default")
+    hold = "SELECT pg_sleep(0.05) FROM generate_series(1, 20)"  # each holds its connection about 1 s
+    running = asyncio.gather(*(conn.execute_query(hold) for _ in range(10)))
+    seen = 0
+    try:
+        for _ in range(100):
+            rows = await conn.execute_query_dict(
+                "SELECT COUNT(*) AS n FROM pg_stat_activity "
+                "WHERE datname = current_database() AND state = 'active' AND query LIKE '%pg_sleep(0.05)%' "
+                "AND pid <> pg_backend_pid()"
+            )
+            seen = max(seen, rows[0]["n"])
+            if seen == 10:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await running
+    assert seen == 10  # Tortoise's default pool (5 connections) ran them five at a time

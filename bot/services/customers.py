@@ -17,7 +17,7 @@ from bot.models import Appointment, Customer, StaffRole, Vehicle
 from bot.models.booking import reverse
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
-from bot.services.outbox import atomic, insert_unless_taken, placeholder
+from bot.services.outbox import atomic, insert_columns, insert_unless_taken, placeholder
 
 OWNER_COUNTER: Final = "owner_round_robin"
 NAME_MAX = 32
@@ -72,6 +72,12 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     # after the speaker's record was linked; that link (their own record) then stays with the caller's commit.
     async with atomic():
         found, vehicle = await _candidates(openid, mobile, plate)
+        if not found and connections.get("default").capabilities.dialect == "postgres":
+            # Nobody the store knows: a new record and its vehicle in one statement.
+            created_now = await _create_with_vehicle(openid, name, mobile, plate, now)
+            if created_now is not None:
+                return created_now
+            found, vehicle = await _candidates(openid, mobile, plate)  # someone was quicker: as below
         customer = next((record for record in found if record.openid == openid), None)
         if vehicle is not None and not _may_take(vehicle, customer, mobile):
             raise PlateTaken(plate)
@@ -82,7 +88,8 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
         else:
             await _complete(customer, name, mobile)
         vehicle = await _attach(customer, plate, vehicle, now)
-        await _ensure_owner(customer)
+        if not created:  # a new record's owner was picked with it (None: the store has no clerk)
+            await _ensure_owner(customer)
     return Identified(customer, vehicle, created)
 
 
@@ -267,6 +274,18 @@ async def _ensure_owner(customer: Customer) -> None:
         customer.owner_id = clerk
 
 
+def _clerk_at(turn: str, p: str) -> str:
+    """A scalar subquery: the active clerk (in id order) at round-robin `turn` (an SQL expression), NULL
+    when the store has no active clerk. Its parameters are {p}1 (the clerk role) and {p}2 (TRUE)."""
+    clerks = f'FROM "staff" WHERE "role" = {p}1 AND "active" = {p}2'
+    offset = f"COALESCE(({turn} - 1) % NULLIF((SELECT COUNT(*) {clerks}), 0), 0)"
+    return f'(SELECT "id" {clerks} ORDER BY "id" LIMIT 1 OFFSET {offset})'
+
+
+# PostgreSQL's next turn: a sequence, which takes no lock (see `_next_clerk`).
+_PG_TURN = f"(SELECT nextval('{OWNER_COUNTER}') AS turn) t"
+
+
 async def _next_clerk() -> int | None:
     """The active clerk (in id order) at the next round-robin turn, or None when the store has no active
     clerk. The clerk is picked among the clerks as they are when the turn is taken, so one deactivated a
@@ -276,22 +295,66 @@ async def _next_clerk() -> int | None:
     booking's commit and make every concurrent first booking wait for it. SQLite, which has no sequences
     and runs one writer at a time anyway, counts in the `store_counter` row."""
     conn = connections.get("default")
-    p = placeholder()
-    clerks = f'FROM "staff" WHERE "role" = {p}1 AND "active" = {p}2'
-
-    def pick(turn: str) -> str:
-        offset = f"COALESCE(({turn} - 1) % NULLIF((SELECT COUNT(*) {clerks}), 0), 0)"
-        return f'(SELECT "id" {clerks} ORDER BY "id" LIMIT 1 OFFSET {offset}) AS "clerk"'
-
     params: list[Any] = [StaffRole.CLERK.value, True]
     if conn.capabilities.dialect == "postgres":
-        sql = f"SELECT {pick('t.turn')} FROM (SELECT nextval('{OWNER_COUNTER}') AS turn) t"
+        sql = f'SELECT {_clerk_at("t.turn", "$")} AS "clerk" FROM {_PG_TURN}'
     else:
         counted = await conn.execute_query_dict(
-            f'INSERT INTO "store_counter" ("name", "value") VALUES ({p}1, 1) '
+            'INSERT INTO "store_counter" ("name", "value") VALUES (?1, 1) '
             'ON CONFLICT ("name") DO UPDATE SET "value" = "store_counter"."value" + 1 RETURNING "value"',
             [OWNER_COUNTER],
         )
-        sql, params = f"SELECT {pick(f'{p}3')}", [*params, counted[0]["value"]]
+        sql, params = f'SELECT {_clerk_at("?3", "?")} AS "clerk"', [*params, counted[0]["value"]]
     clerk = (await conn.execute_query_dict(sql, params))[0]["clerk"]
     return int(clerk) if clerk is not None else None
+
+
+async def _create_with_vehicle(openid: str, name: str, mobile: str, plate: str, now: datetime) -> Identified | None:
+    """PostgreSQL, nobody the store knows: the new customer (the next clerk in rotation as owner) and their
+    vehicle in one statement, instead of three round trips inside the booking's transaction. None, with
+    nothing written, when the openid was linked meanwhile (another worker). When the plate was registered
+    meanwhile the customer is kept and the vehicle goes the usual way (`_attach`: the same person's car is
+    moved over, another's is refused and rolls the booking back)."""
+    stamp = now.astimezone(UTC)
+    customer = Customer(openid=openid, name=name, mobile=mobile, mobile_rev=reverse(mobile), created_at=stamp)
+    vehicle = Vehicle(plate=plate, plate_rev=reverse(plate), created_at=stamp)
+    sql, params = _create_with_vehicle_sql(customer, vehicle)
+    rows = await connections.get("default").execute_query_dict(sql, params)
+    if not rows:
+        return None
+    customer.pk, customer.owner_id = rows[0]["customer_id"], rows[0]["owner_id"]
+    customer._saved_in_db = True
+    if rows[0]["vehicle_id"] is None:
+        return Identified(customer, await _attach(customer, plate, None, now), True)
+    vehicle.pk, vehicle.customer_id = rows[0]["vehicle_id"], customer.pk
+    vehicle._saved_in_db = True
+    return Identified(customer, vehicle, True)
+
+
+def _create_with_vehicle_sql(customer: Customer, vehicle: Vehicle) -> tuple[str, list[Any]]:
+    params: list[Any] = [StaffRole.CLERK.value, True]  # $1, $2: `_clerk_at`'s
+
+    def values(instance: Model, computed: dict[str, str]) -> tuple[str, str]:
+        names, db_values = insert_columns(instance)
+        meta = instance._meta
+        columns, exprs = [], []
+        for field, value in zip(names, db_values, strict=True):
+            column = meta.fields_db_projection[field]
+            columns.append(f'"{column}"')
+            if column in computed:
+                exprs.append(computed[column])
+            else:
+                params.append(value)
+                exprs.append(f"${len(params)}")
+        return ", ".join(columns), ", ".join(exprs)
+
+    c_columns, c_values = values(customer, {"owner_id": f"(SELECT {_clerk_at('t.turn', '$')} FROM {_PG_TURN})"})
+    v_columns, v_values = values(vehicle, {"customer_id": 'c."id"'})
+    sql = (
+        f'WITH c AS (INSERT INTO "customer" ({c_columns}) VALUES ({c_values}) '
+        'ON CONFLICT ("openid") DO NOTHING RETURNING "id", "owner_id"), '
+        f'v AS (INSERT INTO "vehicle" ({v_columns}) SELECT {v_values} FROM c '
+        'ON CONFLICT ("plate") DO NOTHING RETURNING "id") '
+        'SELECT c."id" AS "customer_id", c."owner_id", v."id" AS "vehicle_id" FROM c LEFT JOIN v ON TRUE'
+    )
+    return sql, params

@@ -58,7 +58,7 @@ def _insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
 _WRITTEN: dict[type[Model], tuple[list[str], list[Any]]] = {}
 
 
-def _columns(instance: Model) -> tuple[list[str], list[Any]]:
+def insert_columns(instance: Model) -> tuple[list[str], list[Any]]:
     """The fields an INSERT writes (not generated ones) and their database values."""
     cls = type(instance)
     written = _WRITTEN.get(cls)
@@ -78,7 +78,7 @@ async def insert_unless_taken(instance: Model, unique: str) -> bool:
     `INSERT ... ON CONFLICT (unique) DO NOTHING RETURNING pk`. A conflict on any other constraint still
     raises IntegrityError. On PostgreSQL a concurrent uncommitted holder of the value is waited for.
     """
-    names, values = _columns(instance)
+    names, values = insert_columns(instance)
     rows = await connections.get("default").execute_query_dict(_insert_sql(instance._meta, names, 1, unique), values)
     if not rows:
         return False
@@ -109,7 +109,7 @@ async def insert_many_unless_taken(instances: Sequence[Model], unique: str) -> l
         names: list[str] = []
         params: list[Any] = []
         for instance in chunk:
-            names, values = _columns(instance)
+            names, values = insert_columns(instance)
             params += values
         pks = {
             row[key]: row[meta.db_pk_column]

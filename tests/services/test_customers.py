@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import contextvars
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 import pytest
 from tortoise.connection import connections
@@ -10,6 +13,7 @@ from tortoise.transactions import in_transaction
 
 from bot.models import Appointment, Customer, StaffRole, StoreCounter, Vehicle
 from bot.services import booking, customers, outbox
+from tests.conftest import TEST_DATABASE
 from tests.services.conftest import NOW, Person, add_staff, at
 
 
@@ -221,3 +225,70 @@ async def test_a_first_bookings_lookup_reads_by_index_not_every_unlinked_record(
             rows = await tx.execute_query_dict(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = "\n".join(str(r["detail"]) for r in rows)
             assert "SCAN" not in plan.replace("SCALAR", "") and "(mobile=?)" in plan, plan
+
+
+async def _meanwhile(write: Callable[[], Awaitable[object]]) -> None:
+    """Another worker's write, committed on its own connection (not in the caller's transaction)."""
+    await asyncio.create_task(write(), context=contextvars.Context())  # type: ignore[arg-type]
+
+
+def _candidates_then(monkeypatch: pytest.MonkeyPatch, write: Callable[[], Awaitable[object]]) -> None:
+    """Run `write` as another worker right after the first booking's lookup (once)."""
+    real = customers._candidates
+    done: list[bool] = []
+
+    async def lookup_then_write(*args: Any) -> Any:
+        found = await real(*args)
+        if not done:
+            done.append(True)
+            await _meanwhile(write)
+        return found
+
+    monkeypatch.setattr(customers, "_candidates", lookup_then_write)
+
+
+concurrent_writers = pytest.mark.skipif(
+    TEST_DATABASE != "postgres", reason="a second writer while the booking's transaction is open (PostgreSQL)"
+)
+
+
+@concurrent_writers
+async def test_a_plate_registered_to_someone_else_meanwhile_refuses_and_keeps_nothing(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    other = await dealership_record("李四", "13900009999")
+    _candidates_then(monkeypatch, lambda: Vehicle.create(customer=other, plate="粤A12345", created_at=NOW))
+    with pytest.raises(customers.PlateTaken):
+        await customers.identify("o_new", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
+    assert [c.name for c in await Customer.all()] == ["李四"]  # the new record was rolled back with it
+    assert (await Vehicle.get(plate="粤A12345")).customer_id == other.id  # type: ignore[attr-defined]
+
+
+@concurrent_writers
+async def test_the_same_persons_car_registered_meanwhile_moves_to_the_new_record(
+    store: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def store_enters_the_car() -> None:
+        await dealership_record("张先生", "13800138000", "粤A12345")
+
+    _candidates_then(monkeypatch, store_enters_the_car)
+    customer, vehicle, created = await customers.identify(
+        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
+    )
+    assert created and customer.openid == "o_zhang"
+    assert vehicle.customer_id == customer.id and (await Vehicle.get(plate="粤A12345")).customer_id == customer.id
+
+
+@concurrent_writers
+async def test_an_openid_linked_meanwhile_is_used_not_duplicated(store: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    clerk = await add_staff("王顾问")
+    _candidates_then(
+        monkeypatch,
+        lambda: Customer.create(openid="o_zhang", name="张伟", mobile="13800138000", owner=clerk, created_at=NOW),
+    )
+    customer, vehicle, created = await customers.identify(
+        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
+    )
+    assert not created and customer.owner_id == clerk.id
+    assert await Customer.all().count() == 1
+    assert vehicle.customer_id == customer.id and await Vehicle.all().count() == 1
