@@ -108,22 +108,54 @@ async def create(
             existing = await _overlapping(customer.id, check.requested, check.end)
             if existing is not None:
                 raise Overlap(existing)
-        if await schedule.adjust_load(dict.fromkeys(check.slots, 1), check.capacity):
-            appointment = await _insert(
-                customer_id=customer.id,
-                vehicle_id=vehicle.id,
-                service=service_code,
-                start_at=_utc(check.requested),
-                end_at=_utc(check.end),
-                source=source,
-                booked_by_id=booked_by_id,
-                campaign=campaign[:64] if campaign else None,
-                created_at=stamp,
-                updated_at=stamp,
-            )
+        values: dict[str, Any] = {
+            "customer_id": customer.id,
+            "vehicle_id": vehicle.id,
+            "service": service_code,
+            "start_at": _utc(check.requested),
+            "end_at": _utc(check.end),
+            "source": source,
+            "booked_by_id": booked_by_id,
+            "campaign": campaign[:64] if campaign else None,
+            "created_at": stamp,
+            "updated_at": stamp,
+        }
+        appointment = await _reserve_and_insert(dict.fromkeys(check.slots, 1), check.capacity, values)
+        if appointment is not None:
             await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
             return appointment
     raise SlotUnavailable(await _full(service_code, start, now, source))
+
+
+async def _reserve_and_insert(changes: dict[datetime, int], limit: int, values: dict[str, Any]) -> Appointment | None:
+    """Reserve the slots and create the appointment; None, with every count as it was, when a slot has no
+    room. On PostgreSQL both go as one statement (a data-modifying WITH: the appointment row is written only
+    when every slot was reserved), one round trip fewer inside the confirmation's transaction."""
+    conn = connections.get("default")
+    if conn.capabilities.dialect != "postgres" or any(delta > limit for delta in changes.values()):
+        if not await schedule.adjust_load(changes, limit):
+            return None
+        return await _insert(**values)
+    reserve, params = schedule.reservation(changes, limit)
+    appointment = Appointment(reference=_reference(4), **values)
+    names, row = outbox.insert_columns(appointment)
+    columns = ", ".join(f'"{Appointment._meta.fields_db_projection[name]}"' for name in names)
+    marks = ", ".join(f"${n}" for n in range(len(params) + 1, len(params) + len(row) + 1))
+    sql = (
+        f"WITH s AS ({reserve}), "
+        f'a AS (INSERT INTO "appointment" ({columns}) SELECT {marks} WHERE (SELECT COUNT(*) FROM s) = {len(changes)} '
+        'ON CONFLICT ("reference") DO NOTHING RETURNING "id") '
+        'SELECT ARRAY(SELECT "slot_start" FROM s) AS "reserved", (SELECT "id" FROM a) AS "id"'
+    )
+    (result,) = await conn.execute_query_dict(sql, params + row)
+    if len(result["reserved"]) < len(changes):
+        await schedule.undo_reservation(result["reserved"], changes)
+        return None
+    if result["id"] is None:  # the reference was taken: the slots are ours, another reference
+        return await _insert(**values)
+    appointment.pk = result["id"]
+    appointment._saved_in_db = True
+    return appointment
 
 
 async def upcoming(customer: Customer, now: datetime) -> list[Appointment]:
@@ -303,12 +335,16 @@ async def _insert(**values: Any) -> Appointment:
     """Create the appointment under a fresh random reference ("A" + 4 digits, longer once crowded)."""
     for digits in range(4, 10):
         for _ in range(3):
-            reference = f"{REFERENCE_LETTER}{10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1))}"
             # ON CONFLICT DO NOTHING: a taken reference leaves the surrounding transaction usable.
-            appointment = Appointment(reference=reference, **values)
+            appointment = Appointment(reference=_reference(digits), **values)
             if await outbox.insert_unless_taken(appointment, "reference"):
                 return appointment
     raise RuntimeError("no free appointment reference")
+
+
+def _reference(digits: int) -> str:
+    """A random reference: the letter and `digits` digits, the first not 0 (A1024)."""
+    return f"{REFERENCE_LETTER}{10 ** (digits - 1) + secrets.randbelow(9 * 10 ** (digits - 1))}"
 
 
 async def _full(service_code: str, start: datetime, now: datetime, source: BookingSource) -> SlotCheck:

@@ -475,22 +475,16 @@ async def _reserve(at: datetime, delta: int, limit: int) -> bool:
     return bool(rows)
 
 
-async def _reserve_all(changes: Mapping[datetime, int], limit: int) -> bool:
-    """Reserve several slots (a booking's) in one multi-row upsert instead of one statement per slot.
-
-    Rows are listed in ascending order, the order PostgreSQL locks them in, as `adjust_load` does. A
-    slot without room is skipped by its DO UPDATE's WHERE and returns no row; the slots that were
-    reserved are then released again, so a False leaves every count as it was.
-    """
-    if any(delta > limit for delta in changes.values()):
-        return False
-    conn = connections.get("default")
-    p = "$" if conn.capabilities.dialect == "postgres" else "?"
+def reservation(changes: Mapping[datetime, int], limit: int) -> tuple[str, list[Any]]:
+    """The statement reserving every slot of `changes` (all deltas > 0) in one multi-row upsert, and its
+    parameters (numbered from 1): `RETURNING "slot_start"` gives the slots reserved, and a slot without room
+    gives no row. Rows are listed in ascending order, the order PostgreSQL locks them in, as `adjust_load`
+    does. After a partial reservation call `undo_reservation`."""
+    p = "$" if connections.get("default").capabilities.dialect == "postgres" else "?"
     field = SlotLoad._meta.fields_map["slot_start"]
-    slots = sorted(changes)
     params: list[Any] = [limit]
     rows_sql = []
-    for slot in slots:
+    for slot in sorted(changes):
         params += [field.to_db_value(slot.astimezone(UTC), SlotLoad), changes[slot]]
         rows_sql.append(f"({p}{len(params) - 1}, {p}{len(params)})")
     sql = (
@@ -498,12 +492,27 @@ async def _reserve_all(changes: Mapping[datetime, int], limit: int) -> bool:
         'ON CONFLICT ("slot_start") DO UPDATE SET "booked" = "slot_load"."booked" + excluded."booked" '
         f'WHERE "slot_load"."booked" + excluded."booked" <= {p}1 RETURNING "slot_start"'
     )
-    rows = await conn.execute_query_dict(sql, params)
-    if len(rows) == len(slots):
-        return True
-    for row in rows:
-        at = field.to_python_value(row["slot_start"])
+    return sql, params
+
+
+async def undo_reservation(reserved: Iterable[Any], changes: Mapping[datetime, int]) -> None:
+    """Release the slots a partial `reservation` took (`reserved`: its returned slot_start values)."""
+    field = SlotLoad._meta.fields_map["slot_start"]
+    for value in reserved:
+        at = field.to_python_value(value)
         await SlotLoad.filter(slot_start=at).update(booked=F("booked") - changes[at])
+
+
+async def _reserve_all(changes: Mapping[datetime, int], limit: int) -> bool:
+    """Reserve several slots (a booking's) in one statement instead of one per slot; a False leaves every
+    count as it was."""
+    if any(delta > limit for delta in changes.values()):
+        return False
+    sql, params = reservation(changes, limit)
+    rows = await connections.get("default").execute_query_dict(sql, params)
+    if len(rows) == len(changes):
+        return True
+    await undo_reservation([row["slot_start"] for row in rows], changes)
     return False
 
 

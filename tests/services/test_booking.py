@@ -52,6 +52,19 @@ async def test_a_refused_time_raises_with_the_check(person: Person) -> None:
     assert await Appointment.all().count() == 0 and await OutboxMessage.all().count() == 0
 
 
+async def test_a_visit_whose_second_half_is_full_is_refused_and_holds_no_place(person: Person) -> None:
+    for _ in range(3):
+        await book(person, "inspection", at("11-29 15:30"))  # the online places of 15:30 are taken
+    customer, vehicle = await person()
+    with pytest.raises(booking.SlotUnavailable) as refused:
+        await booking.create(customer, vehicle, "maintenance", at("11-29 15:00"), NOW)  # 15:00-16:00
+    assert refused.value.check.reason == "full" and at("11-29 15:00") not in refused.value.check.alternatives
+    assert await load(at("11-29 15:00")) == 0 and await load(at("11-29 15:30")) == 3
+    assert await Appointment.filter(customer_id=customer.id).count() == 0
+    assert await OutboxMessage.filter(openid=customer.openid).count() == 0
+    await assert_loads_match_appointments()
+
+
 async def test_ten_customers_racing_for_one_slot_get_exactly_the_online_capacity(person: Person) -> None:
     people = [await person() for _ in range(10)]
     results = await asyncio.gather(
