@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from datetime import datetime
 from typing import Any
 
+import asyncpg
 import pytest
 
 from bot.models import Appointment, Customer, DialogSession, Staff, Vehicle
-from bot.services import booking
-from tests.conftest import SATURDAY_MORNING, Clock
+from bot.services import booking, sessions
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, Clock
 from tests.wechat_helper import User, WeChatTester, eventually
 
 TZ = SATURDAY_MORNING.tzinfo
@@ -352,3 +354,37 @@ async def test_a_visit_already_checked_in_cannot_be_changed_online(wechat: WeCha
         reply = await owner.says(command)
         assert reply is not None and "已到店或已结束" in reply and "020-88886666" in reply
     assert (await Appointment.get(id=appt.id)).status == "checked_in"
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgres", reason="round trips to PostgreSQL")
+async def test_booking_reads_the_customer_alongside_the_session_not_after_it(
+    wechat: WeChatTester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = wechat.user("o_owner1")
+    await book_as_new_customer(owner)
+    sessions.forget_all()  # as on a worker that has not seen this user yet
+    spans: dict[str, list[float]] = {}
+    execute = asyncpg.connection.Connection._execute
+
+    async def timed(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        kind = "session" if '"dialog_session" WHERE' in query else "customer" if '"customer" WHERE' in query else ""
+        started = time.perf_counter()
+        try:
+            return await execute(self, query, *args, **kwargs)
+        finally:
+            if kind:
+                spans[kind] = [started, time.perf_counter()]
+
+    monkeypatch.setattr(asyncpg.connection.Connection, "_execute", timed)
+    reply = await owner.says("预约")
+    assert reply is not None and "服务" in reply and "车牌" not in reply  # their one car, known from that read
+    session, customer = spans["session"], spans["customer"]
+    assert customer[0] < session[1] and session[0] < customer[1]  # the two reads overlapped
+
+
+async def test_booking_typed_again_in_the_middle_of_booking_carries_on(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_owner9")
+    assert "车牌" in (await owner.says("预约") or "")
+    again = await owner.says("预约")  # the customer read started for it is not used: the dialog answers
+    assert again is not None and "车牌" in again
+    assert "服务" in (await owner.says("粤A12345") or "")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import unicodedata
 from collections.abc import Awaitable, Callable, Iterable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 from bot import replies
@@ -32,6 +33,8 @@ class Command:
     - `writes`: it changes business data, so it runs in one transaction with the session save.
     - `anywhere`: it reads nothing of the dialog session, so it answers in the middle of a dialog and
       leaves the dialog as it was (联系门店, 我的预约).
+    - `reads_ahead`: a context manager (given the openid) that starts, beside the session load, a read the
+      command makes first and that does not depend on the session.
     """
 
     name: str
@@ -42,6 +45,7 @@ class Command:
     arg: bool = False
     writes: bool = False
     anywhere: bool = False
+    reads_ahead: Callable[[str], AbstractContextManager[None]] | None = None
 
     @property
     def refusal(self) -> str:

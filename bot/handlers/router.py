@@ -3,6 +3,7 @@ user's lock with their dialog session, and the session is saved with the turn's 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from datetime import datetime
 
@@ -16,6 +17,7 @@ from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
 from bot.handlers.turn import HandlerResult, SceneHandler, Turn
 from bot.nlu import parse_service, parse_when
+from bot.services import customers as customer_records
 from bot.services import followers, outbox, paging, roles, sessions
 from bot.services.roles import CUSTOMERS, EVERYONE
 from bot.services.sessions import Session
@@ -66,9 +68,15 @@ async def _my_appointments(turn: Turn, arg: str) -> HandlerResult:
 # The commands every speaker shares, and a car owner's own; staff commands live in their handler modules.
 CORE_COMMANDS: tuple[Command, ...] = (
     Command(
-        "book", ("预约", "我要预约", "预约保养", "我要保养", "约保养"), _book_command, CUSTOMERS, "help.book", arg=True
+        "book",
+        ("预约", "我要预约", "预约保养", "我要保养", "约保养"),
+        _book_command,
+        CUSTOMERS,
+        "help.book",
+        arg=True,
+        reads_ahead=customer_records.reading_ahead,  # starting the booking dialog reads the customer first
     ),
-    Command("book_word", ("订", "book"), _book_command, CUSTOMERS),
+    Command("book_word", ("订", "book"), _book_command, CUSTOMERS, reads_ahead=customer_records.reading_ahead),
     Command(
         "my_appointments",
         ("我的预约", "查预约", "查看预约"),
@@ -282,19 +290,21 @@ async def dispatch(turn: Turn) -> HandlerResult:
     # open dialog untouched ("联系门店" in the middle of booking gives the phone number, then booking goes on).
     if isinstance(called, Match) and called.command.anywhere:
         return await called.command.run(turn, called.arg)
+    ahead = called.command.reads_ahead if isinstance(called, Match) else None
     async with LOCKS.hold(msg.openid):
-        for attempt in range(2):
-            session = await sessions.load(msg.openid, fresh=attempt > 0)
-            try:
-                if _writes_business_data(turn, session, called):
-                    async with in_transaction():
-                        return await _turn(turn, session)
-                return await _turn(turn, session)
-            except _Conflict:
-                log.info("session changed by another worker; retrying the turn once")
-            except BaseException:
-                sessions.forget(msg.openid)  # its changes were rolled back
-                raise
+        with ahead(msg.openid) if ahead else contextlib.nullcontext():
+            for attempt in range(2):
+                session = await sessions.load(msg.openid, fresh=attempt > 0)
+                try:
+                    if _writes_business_data(turn, session, called):
+                        async with in_transaction():
+                            return await _turn(turn, session)
+                    return await _turn(turn, session)
+                except _Conflict:
+                    log.info("session changed by another worker; retrying the turn once")
+                except BaseException:
+                    sessions.forget(msg.openid)  # its changes were rolled back
+                    raise
     return HandlerResult("busy", replies.render("busy"))
 
 

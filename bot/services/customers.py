@@ -6,10 +6,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
+from collections.abc import Iterator
+from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import Any, Final, NamedTuple, cast
 
+from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
 from tortoise.models import Model
 
@@ -18,6 +23,7 @@ from bot.models.booking import reverse
 from bot.nlu.phone import parse_mobile
 from bot.nlu.plate import is_plate, parse_plate
 from bot.services.outbox import atomic, insert_columns, insert_unless_taken, placeholder
+from bot.sqlite_engine import runs_inline
 
 OWNER_COUNTER: Final = "owner_round_robin"
 NAME_MAX = 32
@@ -38,9 +44,46 @@ class Identified(NamedTuple):
     created: bool
 
 
+# A read of by_openid started ahead of the turn that needs it (`reading_ahead`): (openid, its task).
+_ahead: ContextVar[tuple[str, asyncio.Task[Customer | None]] | None] = ContextVar("customer_ahead", default=None)
+
+
+@contextlib.contextmanager
+def reading_ahead(openid: str) -> Iterator[None]:
+    """Start reading the customer linked to `openid` now; the first `by_openid(openid)` of this turn (this
+    task) takes the result. The router opens it beside the session load of a command whose first read is
+    the customer (预约): the user waits for one round trip instead of two in a row."""
+    if runs_inline():  # SQLite: the read costs no wait, and a task would add one turn of the loop
+        yield
+        return
+    task = asyncio.ensure_future(_by_openid(openid))
+    # A read nobody takes runs to its end (a query is not cut off half-way); a failure of it is dropped,
+    # not reported as never retrieved: whoever needs the customer reads again.
+    task.add_done_callback(_drop_outcome)
+    token = _ahead.set((openid, task))
+    try:
+        yield
+    finally:
+        _ahead.reset(token)
+
+
+def _drop_outcome(task: asyncio.Task[Customer | None]) -> None:
+    if not task.cancelled():
+        task.exception()
+
+
 async def by_openid(openid: str) -> Customer | None:
     """The customer linked to this WeChat user; None for a stranger. One query: callers that need the
     vehicles ask `vehicles_of`, so the many that do not (listing, cancelling, booking) pay nothing for them."""
+    ahead = _ahead.get()
+    # Not inside a transaction: a read made before it began is not part of its snapshot.
+    if ahead is not None and ahead[0] == openid and not isinstance(connections.get("default"), TransactionalDBClient):
+        _ahead.set(None)
+        return await ahead[1]
+    return await _by_openid(openid)
+
+
+async def _by_openid(openid: str) -> Customer | None:
     p = placeholder()
     found = await _customers(f'"openid" = {p}1', [openid])
     return found[0] if found else None
