@@ -146,3 +146,26 @@ async def test_two_dispatchers_racing_send_each_row_once(
     assert sum(counts) == 20
     assert all(len(sandbox.inbox(f"o_u{i}")) == 1 for i in range(20))
     assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 20
+
+
+async def test_a_batch_of_send_results_of_every_kind_is_recorded_together(database: str) -> None:
+    now = datetime(2026, 11, 28, 2, 0, tzinfo=UTC)
+    rows = [await outbox.enqueue_template(f"o_{n}", "TPL", {"first": "x"}, now=now) for n in range(4)]
+    await OutboxMessage.filter(id=rows[3].id).update(delivery_status="success")  # WeChat's report came first
+    await outbox.record(
+        [
+            outbox.sent(rows[0], now, wechat_msgid=700),
+            outbox.retry_later(rows[1], now, 45009, "reach max api daily quota limit"),
+            outbox.failed(rows[2], now, 43004, "require subscribe", undeliverable=True),
+            outbox.retry_later(rows[3], now, None, "timeout"),
+            outbox.sent(rows[3], now, wechat_msgid=703),  # the same row twice in a batch: the last one counts
+        ]
+    )
+    stored = {row.id: row for row in await OutboxMessage.all()}
+    first, second, third, fourth = (stored[row.id] for row in rows)
+    assert (first.status, first.wechat_msgid, first.sent_at, first.attempts) == ("sent", 700, now, 1)
+    assert (second.status, second.error_code, second.attempts) == ("pending", 45009, 1)
+    assert second.next_attempt_at > now and second.last_error == "reach max api daily quota limit"
+    assert (third.status, third.error_code, third.last_error) == ("undeliverable", 43004, "require subscribe")
+    assert (fourth.status, fourth.wechat_msgid, fourth.delivery_status) == ("sent", 703, "success")
+    assert all(row.claimed_until is None for row in stored.values())
