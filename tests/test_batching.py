@@ -56,3 +56,45 @@ async def test_write_behind_items_are_written_and_flush_waits_for_them() -> None
     assert written == []
     await coalesce.flush()
     assert written == ["a", "b", "c"]
+
+
+async def test_with_room_for_two_batches_a_late_call_does_not_wait_for_the_batch_in_flight() -> None:
+    batches: list[list[int]] = []
+    release_first = asyncio.Event()
+
+    async def write(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        if len(batches) == 1:
+            await release_first.wait()
+        return list(items)
+
+    coalesce = Coalescer(write, parallel=lambda: 2)
+    first = asyncio.ensure_future(asyncio.gather(coalesce(1), coalesce(2)))
+    await asyncio.sleep(0)  # the first batch is in flight
+    assert await asyncio.wait_for(coalesce(3), 1) == 3  # its own batch, while the first is still out
+    assert await asyncio.wait_for(asyncio.gather(coalesce(4), coalesce(5)), 1) == [4, 5]
+    assert not first.done()
+    release_first.set()
+    assert await first == [1, 2]
+    assert batches == [[1, 2], [3], [4, 5]]
+
+
+async def test_with_room_for_one_batch_calls_wait_and_share_the_next_one() -> None:
+    batches: list[list[int]] = []
+    release_first = asyncio.Event()
+
+    async def write(items: Sequence[int]) -> list[int]:
+        batches.append(list(items))
+        if len(batches) == 1:
+            await release_first.wait()
+        return list(items)
+
+    coalesce = Coalescer(write)
+    first = asyncio.ensure_future(coalesce(1))
+    await asyncio.sleep(0)
+    later = asyncio.ensure_future(asyncio.gather(coalesce(2), coalesce(3)))
+    await asyncio.sleep(0.01)
+    assert not later.done() and batches == [[1]]  # they wait for the batch in flight
+    release_first.set()
+    assert (await first, await later) == (1, [2, 3])
+    assert batches == [[1], [2, 3]]

@@ -151,6 +151,11 @@ async def test_inside_the_48_hour_window_an_unconfigured_template_arrives_as_a_t
         text.payload["text"]["content"]
         == "温馨提醒：您预约了 11月29日 15:00 常规保养，车牌 粤A12345，预约号 A1024，请准时到店。"
     )
+
+    async def recorded() -> bool:  # the send result is written just after the send
+        return await OutboxMessage.filter(id=row.id, status=OutboxStatus.SENT).exists()
+
+    await eventually(recorded)
     await row.refresh_from_db()
     assert row.status == OutboxStatus.SENT and row.delivery_status == "text_fallback"
 

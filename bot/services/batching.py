@@ -29,15 +29,28 @@ def as_columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object
 
 
 class Coalescer(Generic[T, R]):
-    """Calls `run(items)` with every item submitted while the previous batch ran; results come back in order."""
+    """Calls `run(items)` with every item submitted while the previous batch ran; results come back in order.
 
-    def __init__(self, run: Callable[[Sequence[T]], Awaitable[Sequence[R]]], max_batch: int = 500) -> None:
+    `parallel` (called when a batch could start) is how many batches may be in flight at once: 1 (the
+    default) makes every call wait for the batch in flight before its own goes, which turns N commits into
+    one where there is one writer (SQLite). Above 1, a call arriving while batches are in flight goes out
+    at the next turn of the loop in a batch of its own: it waits for one round trip, not up to two. Only
+    for items whose batches may land in any order (one user's saves are never in flight together)."""
+
+    def __init__(
+        self,
+        run: Callable[[Sequence[T]], Awaitable[Sequence[R]]],
+        max_batch: int = 500,
+        parallel: Callable[[], int] | None = None,
+    ) -> None:
         self._run = run
         self._max_batch = max_batch
+        self._parallel = parallel
         self._pending: list[tuple[T, asyncio.Future[R] | None]] = []
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._draining = False
-        self._task: asyncio.Task[None] | None = None
+        self._starting = False  # a drain was created and has not yet taken the pending items
+        self._draining = 0  # drains created and not yet finished
+        self._tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, item: T) -> R:
         future = self._enqueue(item, wait=True)
@@ -52,36 +65,45 @@ class Coalescer(Generic[T, R]):
         """Wait until everything queued so far has been written (shutdown, tests)."""
         if self._loop is not asyncio.get_running_loop():
             return  # what another event loop queued went with it (tests run one loop each)
-        while self._task is not None and not self._task.done():
-            await asyncio.shield(self._task)
+        while self._tasks:
+            await asyncio.shield(asyncio.gather(*self._tasks, return_exceptions=True))
 
     def _enqueue(self, item: T, *, wait: bool) -> asyncio.Future[R] | None:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:  # a new event loop (tests): forget the old one's state
-            self._loop, self._pending, self._draining, self._task = loop, [], False, None
+            self._loop, self._pending, self._starting, self._draining, self._tasks = loop, [], False, 0, set()
         future: asyncio.Future[R] | None = loop.create_future() if wait else None
         self._pending.append((item, future))
-        if not self._draining:
-            self._draining = True
+        if not self._starting and self._draining < (self._parallel() if self._parallel else 1):
+            self._starting, self._draining = True, self._draining + 1
             # A clean context: the batch must not run inside whatever transaction the first caller is in.
-            self._task = loop.create_task(self._drain(), context=contextvars.Context())
+            task = loop.create_task(self._drain(), context=contextvars.Context())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return future
 
     async def _drain(self) -> None:
         try:
-            while self._pending:
-                batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
-                try:
-                    results = await self._run([item for item, _ in batch])
-                except Exception as exc:
-                    waiting = [f for _, f in batch if f is not None and not f.done()]
-                    for waiter in waiting:
-                        waiter.set_exception(exc)
-                    if len(waiting) < len(batch):
-                        log.error("a write-behind batch failed: %r", exc)
-                    continue
+            await self._drain_pending()
+        finally:
+            self._draining -= 1
+
+    async def _drain_pending(self) -> None:
+        while self._pending:
+            self._starting = False
+            batch, self._pending = self._pending[: self._max_batch], self._pending[self._max_batch :]
+            try:
+                results = await self._run([item for item, _ in batch])
+            except Exception as exc:
+                waiting = [f for _, f in batch if f is not None and not f.done()]
+                for waiter in waiting:
+                    waiter.set_exception(exc)
+                if len(waiting) < len(batch):
+                    log.error("a write-behind batch failed: %r", exc)
+                results = None
+            if results is not None:
                 for (_, future), result in zip(batch, results, strict=True):
                     if future is not None and not future.done():
                         future.set_result(result)
-        finally:
-            self._draining = False
+            if self._starting:
+                return  # a newer drain takes what is pending

@@ -54,8 +54,17 @@ async def _load_batch(openids: Sequence[str]) -> list[DialogSession | None]:
     return [rows.get(openid) for openid in openids]
 
 
+def _batches_in_flight() -> int:
+    """How many batches of loads or saves may be in flight at once: one on SQLite, where the saves of
+    everyone waiting share one commit (its one writer would queue them anyway); several on PostgreSQL, where
+    a save arriving while a batch is written goes out at once instead of waiting for that batch first."""
+    return 1 if connections.get("default").capabilities.dialect == "sqlite" else PG_BATCHES_IN_FLIGHT
+
+
+PG_BATCHES_IN_FLIGHT = 4
+
 # Every text message reads its user's session, so concurrent reads share one query.
-_loader: Coalescer[str, DialogSession | None] = Coalescer(_load_batch)
+_loader: Coalescer[str, DialogSession | None] = Coalescer(_load_batch, parallel=_batches_in_flight)
 # This worker's last saved copy of each session. Used only under the user's lock; if another worker saved
 # since, our compare-and-set fails and the router reloads from the database, so a stale copy costs a retry,
 # never a lost update. The data is kept as its JSON text (what `save` writes anyway): parsing it back is
@@ -194,7 +203,7 @@ async def _write(writes: Sequence[_Write]) -> list[bool]:
 
 # Saves outside a transaction (every dialog step but the confirmation) are group-committed: concurrent
 # users' saves share a statement and, on SQLite, a commit, which was most of a step's cost.
-_writer: Coalescer[_Write, bool] = Coalescer(_write)
+_writer: Coalescer[_Write, bool] = Coalescer(_write, parallel=_batches_in_flight)
 
 
 async def save(session: Session, now: datetime) -> bool:
