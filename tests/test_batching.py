@@ -1,7 +1,7 @@
 """Group commit: concurrent calls share one batch, results go back to the right caller, errors to all."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 import pytest
 
@@ -58,7 +58,8 @@ async def test_write_behind_items_are_written_and_flush_waits_for_them() -> None
     assert written == ["a", "b", "c"]
 
 
-async def test_with_room_for_two_batches_a_late_call_does_not_wait_for_the_batch_in_flight() -> None:
+def first_batch_held() -> tuple[list[list[int]], asyncio.Event, Callable[[Sequence[int]], Awaitable[list[int]]]]:
+    """A batch runner echoing its items whose first batch stays in flight until the event is set."""
     batches: list[list[int]] = []
     release_first = asyncio.Event()
 
@@ -68,6 +69,11 @@ async def test_with_room_for_two_batches_a_late_call_does_not_wait_for_the_batch
             await release_first.wait()
         return list(items)
 
+    return batches, release_first, write
+
+
+async def test_with_room_for_two_batches_a_late_call_does_not_wait_for_the_batch_in_flight() -> None:
+    batches, release_first, write = first_batch_held()
     coalesce = Coalescer(write, parallel=lambda: 2)
     first = asyncio.ensure_future(asyncio.gather(coalesce(1), coalesce(2)))
     await asyncio.sleep(0)  # the first batch is in flight
@@ -80,15 +86,7 @@ async def test_with_room_for_two_batches_a_late_call_does_not_wait_for_the_batch
 
 
 async def test_with_room_for_one_batch_calls_wait_and_share_the_next_one() -> None:
-    batches: list[list[int]] = []
-    release_first = asyncio.Event()
-
-    async def write(items: Sequence[int]) -> list[int]:
-        batches.append(list(items))
-        if len(batches) == 1:
-            await release_first.wait()
-        return list(items)
-
+    batches, release_first, write = first_batch_held()
     coalesce = Coalescer(write)
     first = asyncio.ensure_future(coalesce(1))
     await asyncio.sleep(0)

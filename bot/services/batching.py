@@ -13,6 +13,8 @@ import logging
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
+from tortoise.connection import connections
+
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 R = TypeVar("R")
@@ -26,6 +28,19 @@ def as_columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object
     asyncpg prepared it anew (a round trip more, and PostgreSQL parsing and planning it) for nine batches in
     ten, and the stream of one-off statements evicted the ones every message uses from its cache."""
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
+
+
+def insert_rows(
+    rows: Sequence[Sequence[object]], pg_types: Sequence[str], constants: str = ""
+) -> tuple[str, list[object]]:
+    """What follows `INSERT INTO t (columns)` for a batch of rows, and its parameters: on PostgreSQL
+    `SELECT * FROM unnest($1::type[], ...)`, one array per column (`as_columns`), on SQLite a VALUES list.
+    `constants` (", TRUE, FALSE") are appended to every row."""
+    if connections.get("default").capabilities.dialect == "postgres":
+        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(pg_types, 1))
+        return f"SELECT *{constants} FROM unnest({arrays})", list(as_columns(rows, len(pg_types)))
+    row = "(" + ", ".join("?" * len(pg_types)) + constants + ")"
+    return "VALUES " + ", ".join(row for _ in rows), [value for values in rows for value in values]
 
 
 class Coalescer(Generic[T, R]):

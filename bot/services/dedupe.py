@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from tortoise.connection import connections
 
 from bot.models import ProcessedMessage
-from bot.services.batching import Coalescer, as_columns
+from bot.services.batching import Coalescer, insert_rows
 
 # WeChat retries after 5 s; a message younger than this (by its CreateTime) cannot be a retry. The margin
 # covers clock skew between WeChat and this server.
@@ -76,24 +76,19 @@ async def _lookup_batch(keys: Sequence[str]) -> list[Seen | None]:
     return [found.get(key) for key in keys]
 
 
+_RECORD_TYPES = ("varchar", "timestamptz", "bool", "text")  # key, received_at, done, reply
+
+
 async def _record_batch(items: Sequence[tuple[str, datetime, bool, str | None]]) -> list[None]:
     # One multi-row upsert per batch: one statement, one commit, one round trip for every message in flight.
-    conn = connections.get("default")
     latest = {key: (received, done, reply) for key, received, done, reply in items}
-    rows = [(key, *values) for key, values in latest.items()]
-    params: list[object]
-    if conn.capabilities.dialect == "postgres":
-        # Arrays: one statement text whatever the batch size (batching.as_columns says why).
-        source = "SELECT * FROM unnest($1::varchar[], $2::timestamptz[], $3::bool[], $4::text[])"
-        params = list(as_columns(rows, 4))
-    else:
-        source = "VALUES " + ", ".join("(?, ?, ?, ?)" for _ in rows)
-        params = [value for row in rows for value in row]
+    # Arrays on PostgreSQL: one statement text whatever the batch size (batching.as_columns says why).
+    source, params = insert_rows([(key, *values) for key, values in latest.items()], _RECORD_TYPES)
     sql = (
         f'INSERT INTO "processed_message" ("key", "received_at", "done", "reply") {source} '
         'ON CONFLICT ("key") DO UPDATE SET "done" = excluded."done", "reply" = excluded."reply"'
     )
-    await conn.execute_query(sql, params)
+    await connections.get("default").execute_query(sql, params)
     return [None] * len(items)
 
 

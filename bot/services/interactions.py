@@ -17,7 +17,7 @@ from typing import Final
 from tortoise.connection import connections
 
 from bot.models import Follower
-from bot.services.batching import Coalescer, as_columns
+from bot.services.batching import Coalescer, insert_rows
 from bot.services.outbox import placeholder
 
 WINDOW: Final = timedelta(hours=48)
@@ -36,16 +36,9 @@ async def _upsert(items: Sequence[tuple[str, datetime]]) -> list[None]:
         if openid not in latest or at > latest[openid]:
             latest[openid] = at
     field = Follower._meta.fields_map["last_interaction_at"]
-    conn = connections.get("default")
     rows = [(openid, field.to_db_value(at, Follower)) for openid, at in latest.items()]
-    params: list[object]
-    if conn.capabilities.dialect == "postgres":
-        # Arrays: one statement text whatever the batch size (batching.as_columns says why).
-        source = "SELECT o, t, TRUE, FALSE FROM unnest($1::varchar[], $2::timestamptz[]) AS r(o, t)"
-        params = list(as_columns(rows, 2))
-    else:
-        source = "VALUES " + ", ".join("(?, ?, TRUE, FALSE)" for _ in rows)
-        params = [value for row in rows for value in row]
+    # Arrays on PostgreSQL: one statement text whatever the batch size (batching.as_columns says why).
+    source, params = insert_rows(rows, ("varchar", "timestamptz"), ", TRUE, FALSE")
     # One statement for the whole batch, outside any transaction, like the dedupe records: on SQLite a
     # background transaction here would queue behind (and stall) the turns holding its single connection.
     # Only last_interaction_at is written: following and reminder choices belong to other code paths.
@@ -55,7 +48,7 @@ async def _upsert(items: Sequence[tuple[str, datetime]]) -> list[None]:
         'WHERE "follower"."last_interaction_at" IS NULL '
         'OR "follower"."last_interaction_at" < excluded."last_interaction_at"'
     )
-    await conn.execute_query(sql, params)
+    await connections.get("default").execute_query(sql, params)
     return [None] * len(items)
 
 
