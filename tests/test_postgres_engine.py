@@ -70,3 +70,24 @@ async def test_ten_concurrent_statements_run_at_once_not_five_at_a_time(database
     finally:
         await running
     assert seen == 10  # Tortoise's default pool (5 connections) ran them five at a time
+
+
+async def test_a_statement_outside_a_transaction_hands_its_connection_back_without_a_task(
+    database: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # asyncpg releases through asyncio.shield (a task, and a turn of the loop the caller waits for); with
+    # nothing to roll back the release runs on the spot. A transaction's end still may take the long way.
+    shielded: list[object] = []
+    shield = asyncio.shield
+
+    def counting(arg: Any) -> Any:
+        shielded.append(arg)
+        return shield(arg)
+
+    monkeypatch.setattr(asyncpg.pool.asyncio, "shield", counting)
+    pool = connections.get("default")._pool
+    for n in range(10):
+        await Staff.create(name=f"顾问{n}", mobile=f"139000000{n:02d}", role="clerk", created_at=SATURDAY_MORNING)
+    assert await Staff.all().count() == 10
+    assert shielded == []
+    assert pool.get_idle_size() == pool.get_size()  # every connection is back in the pool
