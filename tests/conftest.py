@@ -31,6 +31,20 @@ TEST_DATABASE = os.environ.get("BOT_TEST_DATABASE", "sqlite")
 PG_ADMIN_URL = os.environ.get("BOT_TEST_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/test")
 
 
+def record_asyncpg_statements(monkeypatch: pytest.MonkeyPatch, method: str = "_execute") -> list[str]:
+    """The SQL text of every statement sent through asyncpg's `Connection.<method>` from now on (`_execute`:
+    every prepared statement; `execute`: simple queries too), in order."""
+    sent: list[str] = []
+    plain = getattr(asyncpg.connection.Connection, method)
+
+    async def recording(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        sent.append(query)
+        return await plain(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.connection.Connection, method, recording)
+    return sent
+
+
 async def _pg_admin(sql: str) -> None:
     conn = await asyncpg.connect(PG_ADMIN_URL)
     try:

@@ -11,7 +11,7 @@ from tortoise.connection import connections
 
 from bot import db
 from bot.models import Staff
-from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, record_asyncpg_statements
 
 pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgres", reason="the PostgreSQL engine")
 
@@ -19,14 +19,7 @@ pytestmark = pytest.mark.skipif(TEST_DATABASE != "postgres", reason="the Postgre
 async def test_a_statement_outside_a_transaction_is_one_round_trip(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[str] = []
-    plain = asyncpg.connection.Connection.execute
-
-    async def counting(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
-        return await plain(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.connection.Connection, "execute", counting)
+    sent = record_asyncpg_statements(monkeypatch, "execute")
     await Staff.create(name="王顾问", mobile="13900001111", role="clerk", created_at=SATURDAY_MORNING)
     assert await Staff.filter(name="王顾问").count() == 1
     assert not [q for q in sent if "RESET ALL" in q], sent  # asyncpg's default reset ran after each

@@ -3,15 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any
 
-import asyncpg
 import pytest
 
 from bot.handlers.locks import UserLocks
 from bot.models import DialogSession, Follower, ProcessedMessage
 from bot.services import dedupe, interactions, sessions
-from tests.conftest import SATURDAY_MORNING, TEST_DATABASE
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, record_asyncpg_statements
 
 
 async def test_the_second_of_two_concurrent_saves_loses(database: str) -> None:
@@ -86,14 +84,7 @@ async def test_two_saves_of_one_user_in_one_batch_still_compare_and_set(database
 async def test_batches_of_any_size_are_one_statement_prepared_once(
     database: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    sent: list[str] = []
-    execute = asyncpg.connection.Connection._execute
-
-    async def spy(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
-        sent.append(query)
-        return await execute(self, query, *args, **kwargs)
-
-    monkeypatch.setattr(asyncpg.connection.Connection, "_execute", spy)
+    sent = record_asyncpg_statements(monkeypatch)
     now = SATURDAY_MORNING
     for size in (1, 3, 7):  # new users (INSERT), then the same users again (UPDATE), in batches of `size`
         for _ in range(2):
