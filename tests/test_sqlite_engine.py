@@ -86,3 +86,26 @@ async def test_send_results_are_recorded_without_handing_the_connection_to_the_t
     assert engine().thread_calls == handed
     assert [r.wechat_msgid for r in await OutboxMessage.all().order_by("id")] == [100, 101, 102]
     assert await OutboxMessage.filter(status=OutboxStatus.SENT).count() == 3
+
+
+async def test_wal_checkpoints_run_on_their_own_thread_not_in_a_commit(wechat: WeChatTester, database: str) -> None:
+    """Copying the WAL into the database file waits for the disk: the service's connection never does it
+    inside a commit, while every message in flight would wait; the checkpointer thread does, soon after."""
+    (auto,) = engine()._conn.execute("PRAGMA wal_autocheckpoint").fetchone()
+    assert auto == 0
+    checkpointer = connections.get("default").checkpointer
+    assert checkpointer is not None and checkpointer.is_alive()
+    assert "车牌" in (await wechat.user("o_checkpoint").says("预约") or "")
+    path = database.removeprefix("sqlite://")
+
+    def in_database_file() -> bool:
+        # immutable=1 reads the database file alone, without the WAL: the row is there once checkpointed.
+        reader = sqlite3.connect(f"file:{path}?immutable=1", uri=True)
+        try:
+            sql = "SELECT count(*) FROM dialog_session WHERE openid = 'o_checkpoint'"
+            return bool(reader.execute(sql).fetchone()[0])
+        finally:
+            reader.close()
+
+    await eventually(in_database_file, timeout=3)
+    assert checkpointer.passes >= 1
