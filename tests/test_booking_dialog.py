@@ -10,9 +10,9 @@ from typing import Any
 import asyncpg
 import pytest
 
-from bot.models import Appointment, Customer, DialogSession, Staff, Vehicle
+from bot.models import Appointment, Customer, DialogSession, OutboxMessage, Staff, Vehicle
 from bot.services import booking, sessions
-from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, Clock
+from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, Clock, record_asyncpg_statements
 from tests.wechat_helper import User, WeChatTester, eventually
 
 TZ = SATURDAY_MORNING.tzinfo
@@ -386,6 +386,31 @@ async def test_booking_reads_the_customer_alongside_the_session_not_after_it(
     assert reply is not None and "服务" in reply and "车牌" not in reply  # their one car, known from that read
     session, customer = spans["session"], spans["customer"]
     assert customer[0] < session[1] and session[0] < customer[1]  # the two reads overlapped
+
+
+@pytest.mark.skipif(TEST_DATABASE != "postgres", reason="round trips to PostgreSQL")
+async def test_the_confirmation_reserves_books_and_queues_both_notices_in_one_statement(
+    wechat: WeChatTester, clerk: Staff, sandbox: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = wechat.user("o_one_trip")
+    wechat.user("o_clerk_li")
+    assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")
+    assert "手机号" in (await owner.says("张三") or "")
+    assert "请确认" in (await owner.says("13800138000") or "")
+    sent = record_asyncpg_statements(monkeypatch)
+    done = await owner.says("确认")
+    assert done is not None and "预约成功" in done
+    [appt] = await booked("o_one_trip")
+    writes = [q for q in sent if 'INSERT INTO "appointment"' in q or 'INSERT INTO "outbox_message"' in q]
+    assert len(writes) == 1 and 'INSERT INTO "slot_load"' in writes[0]
+    keys = set(
+        await OutboxMessage.filter(dedupe_key__startswith=f"appt:{appt.id}:").values_list("dedupe_key", flat=True)
+    )
+    assert keys == {f"appt:{appt.id}:confirmed", f"appt:{appt.id}:new:staff"}
+    await eventually(lambda: len(owner.inbox()) == 1 and len(sandbox.inbox("o_clerk_li")) == 1)
+    assert appt.reference in str(owner.inbox()[0].payload) and appt.reference in str(
+        sandbox.inbox("o_clerk_li")[0].payload
+    )
 
 
 async def test_booking_typed_again_in_the_middle_of_booking_carries_on(wechat: WeChatTester) -> None:

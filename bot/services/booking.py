@@ -120,39 +120,58 @@ async def create(
             "created_at": stamp,
             "updated_at": stamp,
         }
-        appointment = await _reserve_and_insert(dict.fromkeys(check.slots, 1), check.capacity, values)
+        appointment = await _reserve_and_insert(
+            dict.fromkeys(check.slots, 1), check.capacity, values, customer, vehicle, now
+        )
         if appointment is not None:
-            await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
             return appointment
     raise SlotUnavailable(await _full(service_code, start, now, source))
 
 
-async def _reserve_and_insert(changes: dict[datetime, int], limit: int, values: dict[str, Any]) -> Appointment | None:
-    """Reserve the slots and create the appointment; None, with every count as it was, when a slot has no
-    room. On PostgreSQL both go as one statement (a data-modifying WITH: the appointment row is written only
-    when every slot was reserved), one round trip fewer inside the confirmation's transaction."""
+async def _reserve_and_insert(
+    changes: dict[datetime, int],
+    limit: int,
+    values: dict[str, Any],
+    customer: Customer,
+    vehicle: Vehicle,
+    now: datetime,
+) -> Appointment | None:
+    """Reserve the slots, create the appointment and queue its notifications; None, with every count as it
+    was and nothing written, when a slot has no room. On PostgreSQL the three go as one statement (a
+    data-modifying WITH: the appointment is written only when every slot was reserved, the outbox rows only
+    when the appointment was, their dedupe keys made from its new id), two round trips fewer inside the
+    confirmation's transaction."""
     conn = connections.get("default")
     if conn.capabilities.dialect != "postgres" or any(delta > limit for delta in changes.values()):
         if not await schedule.adjust_load(changes, limit):
             return None
-        return await _insert(**values)
+        appointment = await _insert(**values)
+        await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
+        return appointment
     reserve, params = schedule.reservation(changes, limit)
     appointment = Appointment(reference=_reference(4), **values)
     names, row = outbox.insert_columns(appointment)
     columns = ", ".join(f'"{Appointment._meta.fields_db_projection[name]}"' for name in names)
     marks = ", ".join(f"${n}" for n in range(len(params) + 1, len(params) + len(row) + 1))
+    messages = await notify.booked_messages(appointment, customer=customer, vehicle=vehicle, id_mark=True)
+    queue, queue_params = outbox.pg_insert_for_each(
+        notify.rows_of(messages, now=now), "a", len(params) + len(row) + 1, notify.ID_MARK
+    )
     sql = (
         f"WITH s AS ({reserve}), "
         f'a AS (INSERT INTO "appointment" ({columns}) SELECT {marks} WHERE (SELECT COUNT(*) FROM s) = {len(changes)} '
-        'ON CONFLICT ("reference") DO NOTHING RETURNING "id") '
+        'ON CONFLICT ("reference") DO NOTHING RETURNING "id"), '
+        f"o AS ({queue}) "
         'SELECT ARRAY(SELECT "slot_start" FROM s) AS "reserved", (SELECT "id" FROM a) AS "id"'
     )
-    (result,) = await conn.execute_query_dict(sql, params + row)
+    (result,) = await conn.execute_query_dict(sql, params + row + queue_params)
     if len(result["reserved"]) < len(changes):
         await schedule.undo_reservation(result["reserved"], changes)
         return None
     if result["id"] is None:  # the reference was taken: the slots are ours, another reference
-        return await _insert(**values)
+        appointment = await _insert(**values)
+        await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
+        return appointment
     appointment.pk = result["id"]
     appointment._saved_in_db = True
     return appointment

@@ -241,18 +241,7 @@ def _payload(kind: str, values: Mapping[str, str], url: str | None) -> dict[str,
 async def send_many(messages: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
     """`send` for many messages in a few multi-row statements (a scheduler pass queues thousands): the rows
     queued, in order; a dedupe key already queued is skipped. Atomic when called inside a transaction."""
-    rows = [
-        outbox.new_row(
-            OutboxKind.TEMPLATE,
-            m.openid,
-            _payload(m.kind, m.values, m.url),
-            now=m.not_before or now,
-            dedupe_key=m.dedupe_key,
-            purpose=m.kind,
-        )
-        for m in messages
-    ]
-    return cast(list[OutboxMessage], await outbox.insert_many_unless_taken(rows, "dedupe_key"))
+    return cast(list[OutboxMessage], await outbox.insert_many_unless_taken(rows_of(messages, now=now), "dedupe_key"))
 
 
 async def queue(messages: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
@@ -275,16 +264,47 @@ async def appointment_booked(
 
     `customer` and `vehicle`, when the caller already holds them, save reading them again.
     """
+    return await queue(await booked_messages(appointment, customer=customer, vehicle=vehicle), now=now)
+
+
+# Stands for the appointment's id in the dedupe keys of `booked_messages(..., id_mark=True)`.
+ID_MARK = "{id}"
+
+
+async def booked_messages(
+    appointment: Appointment,
+    *,
+    customer: Customer | None = None,
+    vehicle: Vehicle | None = None,
+    id_mark: bool = False,
+) -> list[Outgoing]:
+    """The messages `appointment_booked` queues. With `id_mark` the dedupe keys hold `ID_MARK` in place of
+    the id, for a caller that writes them in the statement creating the appointment (its id not yet known)."""
     facts = await _facts(appointment, customer=customer, vehicle=vehicle)
     if facts.staff_id is not None and facts.staff_id == appointment.booked_by_id:
         # The owner clerk booked it themselves (代客预约): they need no message about it.
         facts = dataclasses.replace(facts, staff_openid=None)
-    return await _send(
+    ident = ID_MARK if id_mark else str(appointment.id)
+    return _messages(
         facts,
-        now,
-        customer=("appointment_confirmed", f"appt:{appointment.id}:confirmed"),
-        staff=("new_appointment", f"appt:{appointment.id}:new:staff"),
+        customer=("appointment_confirmed", f"appt:{ident}:confirmed"),
+        staff=("new_appointment", f"appt:{ident}:new:staff"),
     )
+
+
+def rows_of(messages: Sequence[Outgoing], *, now: datetime) -> list[OutboxMessage]:
+    """The unsaved outbox rows of `messages`, as `send_many` writes them."""
+    return [
+        outbox.new_row(
+            OutboxKind.TEMPLATE,
+            m.openid,
+            _payload(m.kind, m.values, m.url),
+            now=m.not_before or now,
+            dedupe_key=m.dedupe_key,
+            purpose=m.kind,
+        )
+        for m in messages
+    ]
 
 
 async def appointment_rescheduled(
@@ -352,11 +372,14 @@ async def _facts(
 async def _send(
     facts: _Facts, now: datetime, *, customer: tuple[str, str], staff: tuple[str, str]
 ) -> list[OutboxMessage]:
-    # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing. Both rows go in
-    # one statement; a key already queued returns the row queued first.
-    messages = [
+    # Both rows go in one statement; a key already queued returns the row queued first.
+    return await queue(_messages(facts, customer=customer, staff=staff), now=now)
+
+
+def _messages(facts: _Facts, *, customer: tuple[str, str], staff: tuple[str, str]) -> list[Outgoing]:
+    # A customer the store booked by phone, or a clerk who never bound WeChat, gets nothing.
+    return [
         Outgoing(kind, openid, facts.values, dedupe_key)
         for openid, (kind, dedupe_key) in ((facts.customer_openid, customer), (facts.staff_openid, staff))
         if openid
     ]
-    return await queue(messages, now=now)

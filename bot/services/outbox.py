@@ -73,6 +73,47 @@ def insert_columns(instance: Model) -> tuple[list[str], list[Any]]:
     ]
 
 
+# What a new row is written with inside a bigger PostgreSQL statement (`pg_insert_for_each`): column and type.
+_PG_NEW_ROW = (
+    ("kind", "varchar"),
+    ("openid", "varchar"),
+    ("payload", "jsonb"),
+    ("status", "varchar"),
+    ("attempts", "int"),
+    ("next_attempt_at", "timestamptz"),
+    ("client_msg_id", "varchar"),
+    ("dedupe_key", "varchar"),
+    ("purpose", "varchar"),
+    ("created_at", "timestamptz"),
+)
+
+
+def pg_insert_for_each(rows: Sequence[OutboxMessage], source: str, first: int, mark: str) -> tuple[str, list[Any]]:
+    """PostgreSQL, for a data-modifying WITH: an INSERT of `rows` (new, unsaved) once for each row of the
+    CTE `source` (so not at all when it is empty), with `mark` in each dedupe key replaced by that row's
+    "id"; its parameters, one array per column, are numbered from `first`. A dedupe key already taken is
+    skipped, as in `insert_many_unless_taken`; it returns the "id" and "dedupe_key" of each row written."""
+    values = []
+    for row in rows:
+        names, written = insert_columns(row)
+        by_name = dict(zip(names, written, strict=True))
+        values.append([by_name[name] for name, _ in _PG_NEW_ROW])
+    columns = ", ".join(f'"{name}"' for name, _ in _PG_NEW_ROW)
+    arrays = ", ".join(f"${n}::{'text' if t == 'jsonb' else t}[]" for n, (_, t) in enumerate(_PG_NEW_ROW, first))
+    picked = ", ".join(
+        f'replace(r.c{i}, ${first + len(_PG_NEW_ROW)}, s."id"::text)'
+        if name == "dedupe_key"
+        else (f"r.c{i}::jsonb" if kind == "jsonb" else f"r.c{i}")
+        for i, (name, kind) in enumerate(_PG_NEW_ROW)
+    )
+    aliases = ", ".join(f"c{i}" for i in range(len(_PG_NEW_ROW)))
+    sql = (
+        f'INSERT INTO "outbox_message" ({columns}) SELECT {picked} FROM {source} AS s, unnest({arrays}) '
+        f'AS r({aliases}) ON CONFLICT ("dedupe_key") DO NOTHING RETURNING "id", "dedupe_key"'
+    )
+    return sql, [*as_columns(values, len(_PG_NEW_ROW)), mark]
+
+
 async def insert_unless_taken(instance: Model, unique: str) -> bool:
     """INSERT `instance` (a new, unsaved row) unless another row already holds its value of the `unique`
     field: True and the row saved (pk set), or False and nothing written. One statement, no savepoint:
