@@ -36,7 +36,8 @@ lead-in to the staggered start per user, then the outbox drained), "fixed" (the 
 the store contact, as bench/webhook.py's "ours"; run in two halves, one just before and one just after the
 booking phase, and reported as one, so that drift in the machine's speed weighs on both sides of the cost
 ratio alike), "booking" (the timed messages; its server CPU counts until the outbox is drained), cool-down
-(untimed: finishes the bookings left open).
+(untimed: finishes the bookings left open). The load client collects its garbage between phases, not during
+them (`webhook.client_gc_paused`).
 
 Afterwards every reply is checked: HTTP 200, decrypts, and holds the step's expected words (the last one
 预约成功); the database must hold exactly one booked appointment per completed booking, at its planned time,
@@ -443,9 +444,10 @@ class Client:
 
 
 async def timed(coros: list[Any], timeout: float) -> float:
-    start = time.perf_counter()
-    await asyncio.wait_for(asyncio.gather(*coros), timeout)
-    return time.perf_counter() - start
+    with webhook.client_gc_paused():
+        start = time.perf_counter()
+        await asyncio.wait_for(asyncio.gather(*coros), timeout)
+        return time.perf_counter() - start
 
 
 # --- measurements --------------------------------------------------------------------------------------
