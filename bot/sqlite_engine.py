@@ -138,7 +138,6 @@ class Checkpointer(threading.Thread):
         super().__init__(name="sqlite-checkpoint", daemon=True)
         self.path = path
         self.interval = interval
-        self.passes = 0  # checkpoints that copied at least one page
         self._halt = threading.Event()
 
     def run(self) -> None:
@@ -147,15 +146,13 @@ class Checkpointer(threading.Thread):
         try:
             while not self._halt.wait(self.interval):
                 try:
-                    _, _, copied = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+                    conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
                 except sqlite3.Error:
                     if not failed:  # once: the next pass usually succeeds, and the log must not fill up
                         log.warning("WAL checkpoint failed; retrying every %.1f s", self.interval, exc_info=True)
                     failed = True
                     continue
                 failed = False
-                if copied > 0:
-                    self.passes += 1
         finally:
             conn.close()
 

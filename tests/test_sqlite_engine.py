@@ -108,4 +108,3 @@ async def test_wal_checkpoints_run_on_their_own_thread_not_in_a_commit(wechat: W
             reader.close()
 
     await eventually(in_database_file, timeout=3)
-    assert checkpointer.passes >= 1

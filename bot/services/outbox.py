@@ -41,8 +41,23 @@ def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
     return in_transaction()
 
 
+_INSERT_SQL: dict[tuple[str, tuple[str, ...], int, str, str], str] = {}
+
+
 def _insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
-    """`INSERT ... VALUES (...), (...) ON CONFLICT (unique) DO NOTHING RETURNING pk, unique` for `rows` rows."""
+    """`INSERT ... VALUES (...), (...) ON CONFLICT (unique) DO NOTHING RETURNING pk, unique` for `rows` rows
+    (kept per table, columns, row count and dialect for a few rows: a booking's inserts repeat the same few;
+    bulk inserts of other sizes are built each time rather than kept)."""
+    if rows > 4:
+        return _build_insert_sql(meta, names, rows, unique)
+    key = (meta.db_table, tuple(names), rows, unique, placeholder())
+    sql = _INSERT_SQL.get(key)
+    if sql is None:
+        sql = _INSERT_SQL[key] = _build_insert_sql(meta, names, rows, unique)
+    return sql
+
+
+def _build_insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
     columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
     p = placeholder()
     width = len(names)

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time as _time
 from collections import Counter
 from collections.abc import Collection, Iterable, Mapping
@@ -171,10 +172,15 @@ class SlotCheck:
     alternatives: list[datetime]
     lead_minutes: int
     horizon_days: int
-    hours_text: str | None
+    calendar: Calendar = dataclasses.field(repr=False, compare=False)
     end: datetime | None = None
     slots: tuple[datetime, ...] = ()
     capacity: int = 0
+
+    @property
+    def hours_text(self) -> str | None:
+        # Formatted only when a refusal shows it: most checks are ok, and every time step makes one.
+        return self.calendar.hours_text(self.requested.date())
 
     @property
     def ok(self) -> bool:
@@ -361,7 +367,7 @@ async def check(
             alternatives=list(alternatives),
             lead_minutes=_minutes(cal.lead),
             horizon_days=cal.horizon_days,
-            hours_text=cal.hours_text(requested.date()),
+            calendar=cal,
             end=end,
             slots=tuple(slots),
             capacity=capacity,
