@@ -55,8 +55,8 @@ async def client(database: str, sandbox: SandboxState, sandbox_url: str) -> Asyn
         )
 
 
-def dispatcher(client: WeChatClient, clock: Clock, batch: int = 200) -> OutboxDispatcher:
-    return OutboxDispatcher(client, clock=clock, batch=batch)
+def dispatcher(client: WeChatClient, clock: Clock, batch: int = 200, concurrency: int = 16) -> OutboxDispatcher:
+    return OutboxDispatcher(client, clock=clock, batch=batch, concurrency=concurrency)
 
 
 async def queue_reminders(sandbox: SandboxState, clock: Clock, users: int, prefix: str = "o_u") -> list[OutboxMessage]:
@@ -214,6 +214,23 @@ async def test_three_dispatchers_racing_send_each_row_exactly_once(
     assert await statuses() == {"sent": 150}
 
 
+async def test_a_large_batch_goes_out_a_few_sends_at_a_time_and_all_arrive(
+    client: WeChatClient, sandbox: SandboxState, clock: Clock
+) -> None:
+    """A pass of 30 due rows keeps at most `concurrency` requests at WeChat at once (a worker neither
+    floods the API nor stalls its chat replies building 200 requests in one go), and delivers them all."""
+    await queue_reminders(sandbox, clock, 30)
+    sandbox.latency = 0.1  # inside the client's 0.2 s timeout
+    before = sandbox.calls[SEND]
+    task = asyncio.create_task(dispatcher(client, clock, concurrency=8).run_once())
+    await eventually(lambda: sandbox.calls[SEND] - before >= 8)
+    await asyncio.sleep(0.05)  # the first 8 are still at WeChat: nothing more has been sent
+    assert sandbox.calls[SEND] - before == 8
+    assert await task == 30
+    assert delivered(sandbox, 30) == [1] * 30
+    assert await statuses() == {"sent": 30}
+
+
 async def test_a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_exactly_once(
     client: WeChatClient, sandbox: SandboxState, clock: Clock
 ) -> None:
@@ -224,7 +241,7 @@ async def test_a_dispatcher_killed_mid_batch_and_restarted_delivers_everything_e
         return sandbox.calls[SEND]
 
     before = sends()
-    first = asyncio.create_task(dispatcher(client, clock).run_once())
+    first = asyncio.create_task(dispatcher(client, clock, concurrency=30).run_once())
     await eventually(lambda: sends() - before >= 30)  # every request has reached WeChat, none answered
     first.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -39,6 +39,12 @@ log = logging.getLogger("bot.outbox")
 WECHAT_TZ = ZoneInfo("Asia/Shanghai")  # WeChat's daily quotas reset at midnight Beijing time
 
 
+# Sends in flight at once per worker. A pass may claim 200 rows: started all together, their requests were
+# built in one stretch of the event loop while every chat message in flight waited (the booking benchmark's
+# p99 on SQLite fell from 95-104 ms to 63-94 ms with 16), and WeChat got 200 calls at once from one worker.
+SEND_CONCURRENCY = 16
+
+
 def _utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -66,11 +72,13 @@ class OutboxDispatcher:
         clock: Callable[[], datetime] = _utcnow,
         poll_interval: float = 1.0,
         batch: int = 200,
+        concurrency: int = SEND_CONCURRENCY,
     ) -> None:
         self.client = client
         self.clock = clock
         self.poll_interval = poll_interval
         self.batch = batch
+        self.concurrency = concurrency
         self.wakeup = asyncio.Event()
         self._record: Coalescer[outbox.Outcome, None] = Coalescer(outbox.record)
 
@@ -80,9 +88,17 @@ class OutboxDispatcher:
         by_user: dict[str, list[OutboxMessage]] = defaultdict(list)
         for row in rows:
             by_user[row.openid].append(row)
-        # One user's messages go in order (pages of one reply); different users in parallel.
-        await asyncio.gather(*(self._send_in_order(user_rows) for user_rows in by_user.values()))
+        # One user's messages go in order (pages of one reply); different users in parallel, up to
+        # `concurrency` at once.
+        queue = list(by_user.values())
+        queue.reverse()
+        workers = min(self.concurrency, len(queue))
+        await asyncio.gather(*(self._send_users(queue) for _ in range(workers)))
         return len(rows)
+
+    async def _send_users(self, queue: list[list[OutboxMessage]]) -> None:
+        while queue:
+            await self._send_in_order(queue.pop())
 
     async def _send_in_order(self, rows: list[OutboxMessage]) -> None:
         for row in rows:
