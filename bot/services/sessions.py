@@ -159,6 +159,31 @@ _PG_WRITE = (
 )
 
 
+# PostgreSQL, one save: a plain statement. PostgreSQL spends ~170 µs on it against ~450 µs on `_PG_WRITE` with
+# one row (two data-modifying CTEs over 15 arrays); the confirmation's save, inside its transaction, is always
+# one, and so is many a batch.
+_PG_INSERT_ONE = (
+    'INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", "expires_at", '
+    '"updated_at") VALUES ($1, 1, $2, $3, $4::jsonb, $5, $6, $7) ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
+)
+_PG_UPDATE_ONE = (
+    'UPDATE "dialog_session" SET "version" = "version" + 1, "dialog" = $3, "step" = $4, "data" = $5::jsonb, '
+    '"misses" = $6, "expires_at" = $7, "updated_at" = $8 WHERE "openid" = $1 AND "version" = $2 RETURNING "openid"'
+)
+
+
+def _pg_statements(inserts: list[_Write], updates: list[_Write]) -> list[tuple[str, list[Any]]]:
+    if len(inserts) + len(updates) == 1:
+        if inserts:
+            (w,) = inserts
+            return [(_PG_INSERT_ONE, [w.openid, *w.values])]
+        (w,) = updates
+        return [(_PG_UPDATE_ONE, [w.openid, w.version, *w.values])]
+    new = as_columns([(w.openid, *w.values) for w in inserts], 1 + len(_COLUMNS))
+    changed = as_columns([(w.openid, w.version, *w.values) for w in updates], 2 + len(_COLUMNS))
+    return [(_PG_WRITE, new + changed)]
+
+
 def _sqlite_statements(inserts: list[_Write], updates: list[_Write]) -> list[tuple[str, list[Any]]]:
     statements: list[tuple[str, list[Any]]] = []
     if inserts:
@@ -181,9 +206,10 @@ def _sqlite_statements(inserts: list[_Write], updates: list[_Write]) -> list[tup
 
 
 async def _write(writes: Sequence[_Write]) -> list[bool]:
-    """Apply compare-and-set saves, whatever their number in one statement on PostgreSQL and at most two on
-    SQLite (a multi-row INSERT that yields to existing rows, an UPDATE ... FROM VALUES guarded by each row's
-    version); per save, whether it took. Runs on the caller's transaction when there is one."""
+    """Apply compare-and-set saves, whatever their number in one statement on PostgreSQL (`_pg_statements`)
+    and at most two on SQLite (a multi-row INSERT that yields to existing rows, an UPDATE ... FROM VALUES
+    guarded by each row's version); per save, whether it took. Runs on the caller's transaction when there
+    is one."""
     if len({w.openid for w in writes}) < len(writes):
         # Two saves of one user in a batch (never from the router, which holds the user's lock): one at a
         # time, since one statement would report both by the same openid.
@@ -192,9 +218,7 @@ async def _write(writes: Sequence[_Write]) -> list[bool]:
     inserts = [w for w in writes if w.insert]
     updates = [w for w in writes if not w.insert]
     if conn.capabilities.dialect == "postgres":
-        new = as_columns([(w.openid, *w.values) for w in inserts], 1 + len(_COLUMNS))
-        changed = as_columns([(w.openid, w.version, *w.values) for w in updates], 2 + len(_COLUMNS))
-        statements = [(_PG_WRITE, new + changed)]
+        statements = _pg_statements(inserts, updates)
     else:
         statements = _sqlite_statements(inserts, updates)
     took = {row["openid"] for sql, values in statements for row in await conn.execute_query_dict(sql, values)}
