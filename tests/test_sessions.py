@@ -97,9 +97,21 @@ async def test_batches_of_any_size_are_one_statement_prepared_once(
             interactions.touch(f"o_{size}_{n}", now)
         await dedupe.flush()
         await interactions.flush()
+    # New users and known ones saved together.
+    mixed = await asyncio.gather(*(sessions.load(o, fresh=True) for o in ("o_new_a", "o_3_0", "o_new_b", "o_7_0")))
+    for session in mixed:
+        session.dialog, session.step = "booking", "mixed"
+    assert await asyncio.gather(*(sessions.save(s, now) for s in mixed)) == [True] * 4
     monkeypatch.undo()
     rows = await DialogSession.filter(openid__startswith="o_").order_by("openid")
-    assert len(rows) == 11 and {(row.step, row.version) for row in rows} == {("xx", 2)}
+    assert len(rows) == 13
+    assert {(row.openid, row.step, row.version) for row in rows if row.step == "mixed"} == {
+        ("o_new_a", "mixed", 1),
+        ("o_new_b", "mixed", 1),
+        ("o_3_0", "mixed", 3),
+        ("o_7_0", "mixed", 3),
+    }
+    assert {(row.step, row.version) for row in rows if row.step != "mixed"} == {("xx", 2)}
     assert await ProcessedMessage.all().count() == 11 and await Follower.all().count() == 11
     by_table: dict[str, set[str]] = {}
     for query in sent:
@@ -108,7 +120,7 @@ async def test_batches_of_any_size_are_one_statement_prepared_once(
                 by_table.setdefault(table, set()).add(query)
     # A fixed set of texts, whatever the batch size: asyncpg prepares each once per connection.
     assert {table: len(texts) for table, texts in by_table.items()} == {
-        "dialog_session": 4,  # the load; the save of many; the save of one, new or not
+        "dialog_session": 6,  # the load; the save of one, new or known; of many, new, known or both
         "processed_message": 1,
         "follower": 1,
     }, by_table

@@ -143,18 +143,35 @@ def _rows(count: int) -> str:
     return ", ".join("(" + ", ".join("?" * (2 + len(_COLUMNS))) + ")" for _ in range(count))
 
 
-# PostgreSQL: both kinds of save in one statement (a data-modifying WITH), one round trip, every row sent as
-# arrays so that the text is the same for every batch (see `as_columns`); an empty array writes nothing.
+# PostgreSQL: a batch's rows are sent as arrays so that the text is the same for every batch (see
+# `as_columns`). New rows and changed rows each have a statement, and a batch of both kinds goes as one
+# statement holding the two (a data-modifying WITH), one round trip.
+def _pg_insert_many(first: int) -> str:
+    a = [f"${n}" for n in range(first, first + 7)]
+    return (
+        'INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", "expires_at", '
+        f'"updated_at") SELECT n.o, 1, n.d, n.s, n.j::jsonb, n.m, n.e, n.u FROM unnest({a[0]}::varchar[], '
+        f"{a[1]}::varchar[], {a[2]}::varchar[], {a[3]}::text[], {a[4]}::int[], {a[5]}::timestamptz[], "
+        f'{a[6]}::timestamptz[]) AS n(o, d, s, j, m, e, u) ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
+    )
+
+
+def _pg_update_many(first: int) -> str:
+    a = [f"${n}" for n in range(first, first + 8)]
+    return (
+        'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, "dialog" = v.d, "step" = v.s, '
+        f'"data" = v.j::jsonb, "misses" = v.m, "expires_at" = v.e, "updated_at" = v.u FROM unnest({a[0]}::varchar[], '
+        f"{a[1]}::int[], {a[2]}::varchar[], {a[3]}::varchar[], {a[4]}::text[], {a[5]}::int[], "
+        f"{a[6]}::timestamptz[], {a[7]}::timestamptz[]) AS v(o, ver, d, s, j, m, e, u) "
+        'WHERE "dialog_session"."openid" = v.o AND "dialog_session"."version" = v.ver '
+        'RETURNING "dialog_session"."openid"'
+    )
+
+
+_PG_INSERT_MANY = _pg_insert_many(1)
+_PG_UPDATE_MANY = _pg_update_many(1)
 _PG_WRITE = (
-    'WITH i AS (INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", '
-    '"expires_at", "updated_at") SELECT n.o, 1, n.d, n.s, n.j::jsonb, n.m, n.e, n.u FROM unnest($1::varchar[], '
-    "$2::varchar[], $3::varchar[], $4::text[], $5::int[], $6::timestamptz[], $7::timestamptz[]) AS n(o, d, s, j, "
-    'm, e, u) ON CONFLICT ("openid") DO NOTHING RETURNING "openid"), '
-    'u AS (UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, "dialog" = v.d, "step" = v.s, '
-    '"data" = v.j::jsonb, "misses" = v.m, "expires_at" = v.e, "updated_at" = v.u FROM unnest($8::varchar[], '
-    "$9::int[], $10::varchar[], $11::varchar[], $12::text[], $13::int[], $14::timestamptz[], "
-    "$15::timestamptz[]) AS v(o, ver, d, s, j, m, e, u) "
-    'WHERE "dialog_session"."openid" = v.o AND "dialog_session"."version" = v.ver RETURNING "dialog_session"."openid") '
+    f"WITH i AS ({_pg_insert_many(1)}), u AS ({_pg_update_many(8)}) "
     'SELECT "openid" FROM i UNION ALL SELECT "openid" FROM u'
 )
 
@@ -181,6 +198,10 @@ def _pg_statements(inserts: list[_Write], updates: list[_Write]) -> list[tuple[s
         return [(_PG_UPDATE_ONE, [w.openid, w.version, *w.values])]
     new = as_columns([(w.openid, *w.values) for w in inserts], 1 + len(_COLUMNS))
     changed = as_columns([(w.openid, w.version, *w.values) for w in updates], 2 + len(_COLUMNS))
+    if not inserts:  # the usual batch: every step after the first changes a row
+        return [(_PG_UPDATE_MANY, changed)]
+    if not updates:
+        return [(_PG_INSERT_MANY, new)]
     return [(_PG_WRITE, new + changed)]
 
 
