@@ -146,23 +146,32 @@ def _rows(count: int) -> str:
 # PostgreSQL: a batch's rows are sent as arrays so that the text is the same for every batch (see
 # `as_columns`). New rows and changed rows each have a statement, and a batch of both kinds goes as one
 # statement holding the two (a data-modifying WITH), one round trip.
+# The arrays of a row: openid, [version,] then `_COLUMNS` (dialog, step, data as JSON text, misses, expires_at,
+# updated_at), with their aliases.
+_PG_ARRAYS = (("o", "varchar"), ("d", "varchar"), ("s", "varchar"), ("j", "text"), ("m", "int"))
+_PG_STAMPS = (("e", "timestamptz"), ("u", "timestamptz"))
+
+
+def _unnest(first: int, arrays: tuple[tuple[str, str], ...], alias: str) -> str:
+    """`unnest($first::type[], ...) AS alias(names)` for `arrays` of (name, type)."""
+    params = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(arrays, first))
+    return f"unnest({params}) AS {alias}({', '.join(name for name, _ in arrays)})"
+
+
 def _pg_insert_many(first: int) -> str:
-    a = [f"${n}" for n in range(first, first + 7)]
     return (
         'INSERT INTO "dialog_session" ("openid", "version", "dialog", "step", "data", "misses", "expires_at", '
-        f'"updated_at") SELECT n.o, 1, n.d, n.s, n.j::jsonb, n.m, n.e, n.u FROM unnest({a[0]}::varchar[], '
-        f"{a[1]}::varchar[], {a[2]}::varchar[], {a[3]}::text[], {a[4]}::int[], {a[5]}::timestamptz[], "
-        f'{a[6]}::timestamptz[]) AS n(o, d, s, j, m, e, u) ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
+        '"updated_at") SELECT n.o, 1, n.d, n.s, n.j::jsonb, n.m, n.e, n.u '
+        f'FROM {_unnest(first, _PG_ARRAYS + _PG_STAMPS, "n")} ON CONFLICT ("openid") DO NOTHING RETURNING "openid"'
     )
 
 
 def _pg_update_many(first: int) -> str:
-    a = [f"${n}" for n in range(first, first + 8)]
+    arrays = (_PG_ARRAYS[0], ("ver", "int"), *_PG_ARRAYS[1:], *_PG_STAMPS)
     return (
         'UPDATE "dialog_session" SET "version" = "dialog_session"."version" + 1, "dialog" = v.d, "step" = v.s, '
-        f'"data" = v.j::jsonb, "misses" = v.m, "expires_at" = v.e, "updated_at" = v.u FROM unnest({a[0]}::varchar[], '
-        f"{a[1]}::int[], {a[2]}::varchar[], {a[3]}::varchar[], {a[4]}::text[], {a[5]}::int[], "
-        f"{a[6]}::timestamptz[], {a[7]}::timestamptz[]) AS v(o, ver, d, s, j, m, e, u) "
+        '"data" = v.j::jsonb, "misses" = v.m, "expires_at" = v.e, "updated_at" = v.u '
+        f"FROM {_unnest(first, arrays, 'v')} "
         'WHERE "dialog_session"."openid" = v.o AND "dialog_session"."version" = v.ver '
         'RETURNING "dialog_session"."openid"'
     )
