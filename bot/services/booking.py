@@ -145,9 +145,7 @@ async def _reserve_and_insert(
     if conn.capabilities.dialect != "postgres" or any(delta > limit for delta in changes.values()):
         if not await schedule.adjust_load(changes, limit):
             return None
-        appointment = await _insert(**values)
-        await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
-        return appointment
+        return await _insert_and_queue(values, customer, vehicle, now)
     reserve, params = schedule.reservation(changes, limit)
     appointment = Appointment(reference=_reference(4), **values)
     names, row = outbox.insert_columns(appointment)
@@ -169,11 +167,16 @@ async def _reserve_and_insert(
         await schedule.undo_reservation(result["reserved"], changes)
         return None
     if result["id"] is None:  # the reference was taken: the slots are ours, another reference
-        appointment = await _insert(**values)
-        await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
-        return appointment
+        return await _insert_and_queue(values, customer, vehicle, now)
     appointment.pk = result["id"]
     appointment._saved_in_db = True
+    return appointment
+
+
+async def _insert_and_queue(values: dict[str, Any], customer: Customer, vehicle: Vehicle, now: datetime) -> Appointment:
+    """The appointment (its slots already reserved) and its notifications, one statement each."""
+    appointment = await _insert(**values)
+    await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
     return appointment
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import random
 import uuid
@@ -41,33 +42,23 @@ def atomic() -> contextlib.AbstractAsyncContextManager[Any]:
     return in_transaction()
 
 
-_INSERT_SQL: dict[tuple[str, tuple[str, ...], int, str, str], str] = {}
-
-
 def _insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
-    """`INSERT ... VALUES (...), (...) ON CONFLICT (unique) DO NOTHING RETURNING pk, unique` for `rows` rows
-    (kept per table, columns, row count and dialect for a few rows: a booking's inserts repeat the same few;
-    bulk inserts of other sizes are built each time rather than kept)."""
-    if rows > 4:
-        return _build_insert_sql(meta, names, rows, unique)
-    key = (meta.db_table, tuple(names), rows, unique, placeholder())
-    sql = _INSERT_SQL.get(key)
-    if sql is None:
-        sql = _INSERT_SQL[key] = _build_insert_sql(meta, names, rows, unique)
-    return sql
+    """`INSERT ... VALUES (...), (...) ON CONFLICT (unique) DO NOTHING RETURNING pk, unique` for `rows` rows."""
+    projection = meta.fields_db_projection
+    columns = tuple(projection[name] for name in names)
+    return _insert_text(meta.db_table, columns, rows, meta.db_pk_column, projection[unique], placeholder())
 
 
-def _build_insert_sql(meta: Any, names: Sequence[str], rows: int, unique: str) -> str:
-    columns = ", ".join(f'"{meta.fields_db_projection[name]}"' for name in names)
-    p = placeholder()
-    width = len(names)
+# Kept: a booking's inserts repeat the same few texts (a bulk insert's long ones age out).
+@functools.lru_cache(maxsize=32)
+def _insert_text(table: str, columns: tuple[str, ...], rows: int, pk: str, key: str, p: str) -> str:
+    width = len(columns)
     values = ", ".join(
         "(" + ", ".join(f"{p}{row * width + n}" for n in range(1, width + 1)) + ")" for row in range(rows)
     )
-    pk, key = meta.db_pk_column, meta.fields_db_projection[unique]
+    listed = ", ".join(f'"{column}"' for column in columns)
     return (
-        f'INSERT INTO "{meta.db_table}" ({columns}) VALUES {values} '
-        f'ON CONFLICT ("{key}") DO NOTHING RETURNING "{pk}", "{key}"'
+        f'INSERT INTO "{table}" ({listed}) VALUES {values} ON CONFLICT ("{key}") DO NOTHING RETURNING "{pk}", "{key}"'
     )
 
 
