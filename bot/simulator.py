@@ -8,6 +8,7 @@ service pushed to you afterwards (customer-service and template messages landing
 from __future__ import annotations
 
 import asyncio
+import re
 import sys
 from typing import Any
 
@@ -25,6 +26,10 @@ HELP = """命令（其余输入按文字消息发送）：
   /image  /location    发送图片 / 位置
   /help                显示本说明
   /quit                退出"""
+
+# How long to wait, after a reply, for the notifications that message queued (the outbox polls once a second).
+SETTLE_TIMEOUT_S = 3.0
+_PENDING = re.compile(r'^fourdesk_outbox_depth\{status="pending"\} (\d+)$', re.MULTILINE)
 
 
 class ChatSession:
@@ -83,6 +88,31 @@ class ChatSession:
                 return f"[HTTP {resp.status}] {body.decode(errors='replace')}"
             return self.peer.open_reply(request, body)
 
+    async def pending(self) -> int | None:
+        """Outbox rows the service has yet to send (its /metrics), or None when it does not say."""
+        try:
+            async with self.http.get(f"{self.base_url}/metrics") as resp:
+                text = await resp.text() if resp.status == 200 else ""
+        except aiohttp.ClientError:
+            return None
+        found = _PENDING.search(text)
+        return int(found.group(1)) if found else None
+
+    async def settle(self, before: int | None, timeout: float = SETTLE_TIMEOUT_S) -> None:
+        """Wait until the outbox is back to `before` pending rows, i.e. what the last message queued (a booking's
+        confirmation, a late reply) has gone out, or until `timeout`; a short pause when the service does not
+        report its outbox. Rows due later (a retry, tomorrow's reminders) were already counted in `before`."""
+        if before is None:
+            await asyncio.sleep(0.3)
+            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while loop.time() < deadline:
+            now = await self.pending()
+            if now is None or now <= before:
+                return
+            await asyncio.sleep(0.05)
+
     async def pushed(self) -> list[str]:
         """Messages pushed to this user since the last call, rendered for the terminal."""
         inbox = await self._admin("GET", f"/inbox/{self.openid}")
@@ -130,13 +160,14 @@ async def run_chat(settings: Settings, openid: str, url: str | None) -> int:
             xml = chat.build(line)
             if xml is None:
                 continue
+            before = await chat.pending()
             try:
                 reply = await chat.send(xml)
             except aiohttp.ClientError as exc:
                 print(f"[连接失败] {exc}")
                 continue
             print(reply if reply is not None else "（无回复）")
-            await asyncio.sleep(0.3)  # let the outbox deliver anything this message caused
+            await chat.settle(before)  # let the outbox deliver what this message queued, so it prints here
             for push in await chat.pushed():
                 print(push)
             print()
