@@ -418,6 +418,40 @@ async def test_the_confirmation_reserves_books_and_queues_both_notices_in_one_st
     )
 
 
+@pytest.mark.skipif(TEST_DATABASE != "postgres", reason="round trips to PostgreSQL")
+async def test_a_first_bookings_confirmation_is_five_round_trips(
+    wechat: WeChatTester, clerk: Staff, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    owner = wechat.user("o_five_trips")
+    assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")
+    assert "手机号" in (await owner.says("张三") or "")
+    assert "请确认" in (await owner.says("13800138000") or "")
+    sent: list[tuple[object, str]] = []  # (task, statement): the turn's are told from background writes by task
+    for method in ("_execute", "execute"):  # prepared statements; simple queries (BEGIN, COMMIT)
+        plain = getattr(asyncpg.connection.Connection, method)
+
+        async def recording(self: Any, query: str, *args: Any, _plain: Any = plain, **kwargs: Any) -> Any:
+            sent.append((asyncio.current_task(), query))
+            return await _plain(self, query, *args, **kwargs)
+
+        monkeypatch.setattr(asyncpg.connection.Connection, method, recording)
+    done = await owner.says("确认")
+    assert done is not None and "预约成功" in done
+    [turn] = {task for task, query in sent if query.startswith("BEGIN")}
+    statements = [query for task, query in sent if task is turn and "typeinfo" not in query]
+    # BEGIN; who they are (nobody: the customer and car are created in the same statement); the slots, the
+    # appointment and its two notices; the session; COMMIT.
+    assert [q.split(" ", 3)[:3] for q in statements] == [
+        ["BEGIN;"],
+        ["WITH", "f", "AS"],
+        ["WITH", "s", "AS"],
+        ["UPDATE", '"dialog_session"', "SET"],
+        ["COMMIT;"],
+    ], statements
+    [appt] = await booked("o_five_trips")
+    assert appt.customer.name == "张三" and appt.vehicle.plate == "粤A12345"
+
+
 @pytest.mark.skipif(TEST_DATABASE != "postgres", reason="asyncpg's type lookups")
 async def test_a_new_connection_looks_up_its_types_once_not_in_the_middle_of_a_message(
     aiohttp_client: Any, settings: Settings, clock: Clock, sandbox: Any, clerk: Staff, monkeypatch: pytest.MonkeyPatch

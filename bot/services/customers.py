@@ -114,13 +114,15 @@ async def identify(openid: str, *, name: str, mobile: str, plate: str, now: date
     # refused before anything is written. Only a plate someone else registers at this very moment is found
     # after the speaker's record was linked; that link (their own record) then stays with the caller's commit.
     async with atomic():
-        found, vehicle = await _candidates(openid, mobile, plate)
-        if not found and connections.get("default").capabilities.dialect == "postgres":
-            # Nobody the store knows: a new record and its vehicle in one statement.
-            created_now = await _create_with_vehicle(openid, name, mobile, plate, now)
+        if connections.get("default").capabilities.dialect == "postgres":
+            # The lookup and, when it finds nobody the store knows, the new record and its vehicle: one statement.
+            found, vehicle, created_now = await _candidates_or_create(openid, name, mobile, plate, now)
             if created_now is not None:
                 return created_now
-            found, vehicle = await _candidates(openid, mobile, plate)  # someone was quicker: as below
+            if not found:  # the openid was linked a moment ago (another worker): as below
+                found, vehicle = await _candidates(openid, mobile, plate)
+        else:
+            found, vehicle = await _candidates(openid, mobile, plate)
         customer = next((record for record in found if record.openid == openid), None)
         if vehicle is not None and not _may_take(vehicle, customer, mobile):
             raise PlateTaken(plate)
@@ -206,10 +208,17 @@ async def _candidates(openid: str, mobile: str, plate: str) -> tuple[list[Custom
     Each condition is a plain equality on its own index. ("mobile = ? AND openid IS NULL" led SQLite to
     search the openid index for NULL: every unlinked record the store ever imported.)"""
     rows = await connections.get("default").execute_query_dict(_candidates_sql(placeholder()), [openid, mobile, plate])
+    return _found(rows)
+
+
+def _found(rows: list[dict[str, Any]]) -> tuple[list[Customer], Vehicle | None]:
+    """`_candidates_sql`'s rows as records and the plate's vehicle; a row with no record ("id" NULL) is skipped."""
     found: list[Customer] = []
     vehicle: Vehicle | None = None
     for row in rows:
-        customer = Customer._init_from_db(**{k: v for k, v in row.items() if not k.startswith("v.")})
+        if row["id"] is None:
+            continue
+        customer = Customer._init_from_db(**{k: v for k, v in row.items() if "." not in k})
         found.append(customer)
         if row["v.id"] is not None:
             vehicle = Vehicle._init_from_db(**{k[2:]: v for k, v in row.items() if k.startswith("v.")})
@@ -317,10 +326,11 @@ async def _ensure_owner(customer: Customer) -> None:
         customer.owner_id = clerk
 
 
-def _clerk_at(turn: str, p: str) -> str:
+def _clerk_at(turn: str, role: str, active: str) -> str:
     """A scalar subquery: the active clerk (in id order) at round-robin `turn` (an SQL expression), NULL
-    when the store has no active clerk. Its parameters are {p}1 (the clerk role) and {p}2 (TRUE)."""
-    clerks = f'FROM "staff" WHERE "role" = {p}1 AND "active" = {p}2'
+    when the store has no active clerk. `role` and `active` are the parameters holding the clerk role and
+    TRUE ("$1", "$2")."""
+    clerks = f'FROM "staff" WHERE "role" = {role} AND "active" = {active}'
     offset = f"COALESCE(({turn} - 1) % NULLIF((SELECT COUNT(*) {clerks}), 0), 0)"
     return f'(SELECT "id" {clerks} ORDER BY "id" LIMIT 1 OFFSET {offset})'
 
@@ -340,42 +350,53 @@ async def _next_clerk() -> int | None:
     conn = connections.get("default")
     params: list[Any] = [StaffRole.CLERK.value, True]
     if conn.capabilities.dialect == "postgres":
-        sql = f'SELECT {_clerk_at("t.turn", "$")} AS "clerk" FROM {_PG_TURN}'
+        sql = f'SELECT {_clerk_at("t.turn", "$1", "$2")} AS "clerk" FROM {_PG_TURN}'
     else:
         counted = await conn.execute_query_dict(
             'INSERT INTO "store_counter" ("name", "value") VALUES (?1, 1) '
             'ON CONFLICT ("name") DO UPDATE SET "value" = "store_counter"."value" + 1 RETURNING "value"',
             [OWNER_COUNTER],
         )
-        sql, params = f'SELECT {_clerk_at("?3", "?")} AS "clerk"', [*params, counted[0]["value"]]
+        sql, params = f'SELECT {_clerk_at("?3", "?1", "?2")} AS "clerk"', [*params, counted[0]["value"]]
     clerk = (await conn.execute_query_dict(sql, params))[0]["clerk"]
     return int(clerk) if clerk is not None else None
 
 
-async def _create_with_vehicle(openid: str, name: str, mobile: str, plate: str, now: datetime) -> Identified | None:
-    """PostgreSQL, nobody the store knows: the new customer (the next clerk in rotation as owner) and their
-    vehicle in one statement, instead of three round trips inside the booking's transaction. None, with
-    nothing written, when the openid was linked meanwhile (another worker). When the plate was registered
-    meanwhile the customer is kept and the vehicle goes the usual way (`_attach`: the same person's car is
-    moved over, another's is refused and rolls the booking back)."""
+async def _candidates_or_create(
+    openid: str, name: str, mobile: str, plate: str, now: datetime
+) -> tuple[list[Customer], Vehicle | None, Identified | None]:
+    """PostgreSQL: `_candidates`, and when they find nobody, the new customer (the next clerk in rotation as
+    owner) and their vehicle, in one statement instead of two round trips inside the booking's transaction.
+
+    Returns what `_candidates` returns and None when someone was found; ([], None, the new record) when it
+    was created; ([], None, None) when the openid was linked meanwhile (another worker), for the caller to
+    look again. When the plate was registered meanwhile the customer is kept and the vehicle goes the usual
+    way (`_attach`: the same person's car is moved over, another's is refused and rolls the booking back)."""
     stamp = now.astimezone(UTC)
     customer = Customer(openid=openid, name=name, mobile=mobile, mobile_rev=reverse(mobile), created_at=stamp)
     vehicle = Vehicle(plate=plate, plate_rev=reverse(plate), created_at=stamp)
-    sql, params = _create_with_vehicle_sql(customer, vehicle)
+    sql, params = _candidates_or_create_sql(customer, vehicle)
     rows = await connections.get("default").execute_query_dict(sql, params)
-    if not rows:
-        return None
-    customer.pk, customer.owner_id = rows[0]["customer_id"], rows[0]["owner_id"]
+    found, registered = _found(rows)
+    if found:
+        return found, registered, None
+    (row,) = rows  # nobody found: the one row says what was created
+    if row["new.customer_id"] is None:
+        return [], None, None
+    customer.pk, customer.owner_id = row["new.customer_id"], row["new.owner_id"]
     customer._saved_in_db = True
-    if rows[0]["vehicle_id"] is None:
-        return Identified(customer, await _attach(customer, plate, None, now), True)
-    vehicle.pk, vehicle.customer_id = rows[0]["vehicle_id"], customer.pk
+    if row["new.vehicle_id"] is None:
+        return [], None, Identified(customer, await _attach(customer, plate, None, now), True)
+    vehicle.pk, vehicle.customer_id = row["new.vehicle_id"], customer.pk
     vehicle._saved_in_db = True
-    return Identified(customer, vehicle, True)
+    return [], None, Identified(customer, vehicle, True)
 
 
-def _create_with_vehicle_sql(customer: Customer, vehicle: Vehicle) -> tuple[str, list[Any]]:
-    params: list[Any] = [StaffRole.CLERK.value, True]  # $1, $2: `_clerk_at`'s
+def _candidates_or_create_sql(customer: Customer, vehicle: Vehicle) -> tuple[str, list[Any]]:
+    """The statement of `_candidates_or_create`: `_candidates_sql` as `f`, the inserts as data-modifying
+    CTEs that write only when `f` is empty, and `f`'s rows, or else one row of NULLs, with the new ids."""
+    # $1-$3: `_candidates_sql`'s (openid, mobile, plate); $4, $5: `_clerk_at`'s.
+    params: list[Any] = [customer.openid, customer.mobile, None, StaffRole.CLERK.value, True]
 
     def values(instance: Model, computed: dict[str, str]) -> tuple[str, str]:
         names, db_values = insert_columns(instance)
@@ -391,13 +412,19 @@ def _create_with_vehicle_sql(customer: Customer, vehicle: Vehicle) -> tuple[str,
                 exprs.append(f"${len(params)}")
         return ", ".join(columns), ", ".join(exprs)
 
-    c_columns, c_values = values(customer, {"owner_id": f"(SELECT {_clerk_at('t.turn', '$')} FROM {_PG_TURN})"})
+    params[2] = vehicle.plate
+    owner = f"(SELECT {_clerk_at('t.turn', '$4', '$5')} FROM {_PG_TURN})"
+    c_columns, c_values = values(customer, {"owner_id": owner})
     v_columns, v_values = values(vehicle, {"customer_id": 'c."id"'})
     sql = (
-        f'WITH c AS (INSERT INTO "customer" ({c_columns}) VALUES ({c_values}) '
+        f"WITH f AS ({_candidates_sql('$')}), "
+        f'c AS (INSERT INTO "customer" ({c_columns}) SELECT {c_values} WHERE NOT EXISTS (SELECT 1 FROM f) '
         'ON CONFLICT ("openid") DO NOTHING RETURNING "id", "owner_id"), '
         f'v AS (INSERT INTO "vehicle" ({v_columns}) SELECT {v_values} FROM c '
         'ON CONFLICT ("plate") DO NOTHING RETURNING "id") '
-        'SELECT c."id" AS "customer_id", c."owner_id", v."id" AS "vehicle_id" FROM c LEFT JOIN v ON TRUE'
+        'SELECT f.*, n."customer_id" AS "new.customer_id", n."owner_id" AS "new.owner_id", '
+        'n."vehicle_id" AS "new.vehicle_id" FROM (SELECT 1) AS one LEFT JOIN f ON TRUE '
+        'LEFT JOIN (SELECT c."id" AS "customer_id", c."owner_id", v."id" AS "vehicle_id" FROM c LEFT JOIN v ON TRUE) '
+        'AS n ON TRUE ORDER BY f."created_at", f."id"'
     )
     return sql, params

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import contextvars
 from collections.abc import Awaitable, Callable
-from typing import Any
 
 import pytest
 from tortoise.connection import connections
@@ -13,6 +12,7 @@ from tortoise.transactions import in_transaction
 
 from bot.models import Appointment, Customer, StaffRole, StoreCounter, Vehicle
 from bot.services import booking, customers, outbox
+from bot.services.customers import Identified
 from tests.conftest import TEST_DATABASE
 from tests.services.conftest import NOW, Person, add_staff, at
 
@@ -221,30 +221,52 @@ async def test_a_first_bookings_lookup_reads_by_index_not_every_unlinked_record(
             rows = await tx.execute_query_dict(f"EXPLAIN {sql}", params)
             plan = "\n".join(str(r["QUERY PLAN"]) for r in rows)
             assert "Seq Scan" not in plan and "openid IS NULL" not in plan, plan
+            # The same lookup as the first part of the statement that also creates the record (PostgreSQL).
+            both, both_params = customers._candidates_or_create_sql(
+                Customer(openid="o_zhang", name="张伟", mobile="13800138000", mobile_rev="00083100831", created_at=NOW),
+                Vehicle(plate="粤A12345", plate_rev="54321A粤", created_at=NOW),
+            )
+            rows = await tx.execute_query_dict(f"EXPLAIN {both}", both_params)
+            plan = "\n".join(str(r["QUERY PLAN"]) for r in rows)
+            assert "Seq Scan" not in plan.replace("Seq Scan on staff", "") and "openid IS NULL" not in plan, plan
         else:
             rows = await tx.execute_query_dict(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = "\n".join(str(r["detail"]) for r in rows)
             assert "SCAN" not in plan.replace("SCALAR", "") and "(mobile=?)" in plan, plan
 
 
-async def _meanwhile(write: Callable[[], Awaitable[object]]) -> None:
-    """Another worker's write, committed on its own connection (not in the caller's transaction)."""
-    await asyncio.create_task(write(), context=contextvars.Context())  # type: ignore[arg-type]
+async def _while_another_worker_writes(write: Callable[[], Awaitable[object]]) -> Identified:
+    """Zhang's first booking (o_zhang, 13800138000, 粤A12345) while another worker's `write` is made in its own
+    transaction, committed only once the booking waits for it: on PostgreSQL an INSERT whose key another
+    transaction has just written waits to see whether it commits. The booking read before that commit, so
+    it met the other write only at its own insert, the race the lookup cannot see."""
+    written, commit = asyncio.Event(), asyncio.Event()
 
+    async def other_worker() -> None:
+        async with in_transaction():
+            await write()
+            written.set()
+            await commit.wait()
 
-def _candidates_then(monkeypatch: pytest.MonkeyPatch, write: Callable[[], Awaitable[object]]) -> None:
-    """Run `write` as another worker right after the first booking's lookup (once)."""
-    real = customers._candidates
-    done: list[bool] = []
-
-    async def lookup_then_write(*args: Any) -> Any:
-        found = await real(*args)
-        if not done:
-            done.append(True)
-            await _meanwhile(write)
-        return found
-
-    monkeypatch.setattr(customers, "_candidates", lookup_then_write)
+    other = asyncio.create_task(other_worker(), context=contextvars.Context())
+    await written.wait()
+    booking = asyncio.create_task(
+        customers.identify("o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW),
+        context=contextvars.Context(),
+    )
+    try:
+        waiting = (
+            "SELECT COUNT(*) AS n FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        )
+        for _ in range(500):
+            if (await connections.get("default").execute_query_dict(waiting))[0]["n"] or booking.done():
+                break
+            await asyncio.sleep(0.01)
+        assert not booking.done()  # it waits for the other worker
+    finally:
+        commit.set()
+        await other
+    return await booking
 
 
 concurrent_writers = pytest.mark.skipif(
@@ -253,41 +275,29 @@ concurrent_writers = pytest.mark.skipif(
 
 
 @concurrent_writers
-async def test_a_plate_registered_to_someone_else_meanwhile_refuses_and_keeps_nothing(
-    store: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_a_plate_registered_to_someone_else_meanwhile_refuses_and_keeps_nothing(store: None) -> None:
     other = await dealership_record("李四", "13900009999")
-    _candidates_then(monkeypatch, lambda: Vehicle.create(customer=other, plate="粤A12345", created_at=NOW))
     with pytest.raises(customers.PlateTaken):
-        await customers.identify("o_new", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW)
+        await _while_another_worker_writes(lambda: Vehicle.create(customer=other, plate="粤A12345", created_at=NOW))
     assert [c.name for c in await Customer.all()] == ["李四"]  # the new record was rolled back with it
     assert (await Vehicle.get(plate="粤A12345")).customer_id == other.id  # type: ignore[attr-defined]
 
 
 @concurrent_writers
-async def test_the_same_persons_car_registered_meanwhile_moves_to_the_new_record(
-    store: None, monkeypatch: pytest.MonkeyPatch
-) -> None:
+async def test_the_same_persons_car_registered_meanwhile_moves_to_the_new_record(store: None) -> None:
     async def store_enters_the_car() -> None:
         await dealership_record("张先生", "13800138000", "粤A12345")
 
-    _candidates_then(monkeypatch, store_enters_the_car)
-    customer, vehicle, created = await customers.identify(
-        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
-    )
+    customer, vehicle, created = await _while_another_worker_writes(store_enters_the_car)
     assert created and customer.openid == "o_zhang"
     assert vehicle.customer_id == customer.id and (await Vehicle.get(plate="粤A12345")).customer_id == customer.id
 
 
 @concurrent_writers
-async def test_an_openid_linked_meanwhile_is_used_not_duplicated(store: None, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_an_openid_linked_meanwhile_is_used_not_duplicated(store: None) -> None:
     clerk = await add_staff("王顾问")
-    _candidates_then(
-        monkeypatch,
-        lambda: Customer.create(openid="o_zhang", name="张伟", mobile="13800138000", owner=clerk, created_at=NOW),
-    )
-    customer, vehicle, created = await customers.identify(
-        "o_zhang", name="张伟", mobile="13800138000", plate="粤A12345", now=NOW
+    customer, vehicle, created = await _while_another_worker_writes(
+        lambda: Customer.create(openid="o_zhang", name="张伟", mobile="13800138000", owner=clerk, created_at=NOW)
     )
     assert not created and customer.owner_id == clerk.id
     assert await Customer.all().count() == 1
