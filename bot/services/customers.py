@@ -396,7 +396,7 @@ def _candidates_or_create_sql(customer: Customer, vehicle: Vehicle) -> tuple[str
     """The statement of `_candidates_or_create`: `_candidates_sql` as `f`, the inserts as data-modifying
     CTEs that write only when `f` is empty, and `f`'s rows, or else one row of NULLs, with the new ids."""
     # $1-$3: `_candidates_sql`'s (openid, mobile, plate); $4, $5: `_clerk_at`'s.
-    params: list[Any] = [customer.openid, customer.mobile, None, StaffRole.CLERK.value, True]
+    params: list[Any] = [customer.openid, customer.mobile, vehicle.plate, StaffRole.CLERK.value, True]
 
     def values(instance: Model, computed: dict[str, str]) -> tuple[str, str]:
         names, db_values = insert_columns(instance)
@@ -412,7 +412,6 @@ def _candidates_or_create_sql(customer: Customer, vehicle: Vehicle) -> tuple[str
                 exprs.append(f"${len(params)}")
         return ", ".join(columns), ", ".join(exprs)
 
-    params[2] = vehicle.plate
     owner = f"(SELECT {_clerk_at('t.turn', '$4', '$5')} FROM {_PG_TURN})"
     c_columns, c_values = values(customer, {"owner_id": owner})
     v_columns, v_values = values(vehicle, {"customer_id": 'c."id"'})
