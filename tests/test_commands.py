@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.handlers import router
 from bot.handlers.commands import Command, CommandTable, Match
 from bot.handlers.turn import HandlerResult, Turn
 from bot.services.roles import CUSTOMERS, EVERYONE, MANAGERS, STAFF, Role
@@ -80,3 +81,8 @@ def test_suggestions_for_a_mistyped_staff_command() -> None:
     names = [c.name for c in router.TABLE.suggest("查客", Role.CLERK)]
     assert names and names[0] == "find_customer"
     assert router.TABLE.suggest("完全无关的话", Role.CLERK) == []
+
+
+def test_a_car_owners_help_starts_with_booking_and_ends_with_help() -> None:
+    lines = [line.split(" ")[1] for line in router.TABLE.help(Role.CUSTOMER).splitlines()[1:]]
+    assert lines == ["预约", "我的预约", "改约", "退订提醒", "开启提醒", "联系门店", "帮助"], lines

@@ -65,8 +65,8 @@ async def _my_appointments(turn: Turn, arg: str) -> HandlerResult:
     return await appointments.my_appointments(turn)
 
 
-# The commands every speaker shares, and a car owner's own; staff commands live in their handler modules.
-CORE_COMMANDS: tuple[Command, ...] = (
+# A car owner's own commands; staff commands live in their handler modules.
+OWNER_COMMANDS: tuple[Command, ...] = (
     Command(
         "book",
         ("预约", "我要预约", "预约保养", "我要保养", "约保养"),
@@ -95,6 +95,10 @@ CORE_COMMANDS: tuple[Command, ...] = (
         writes=True,
     ),
     Command("reschedule", ("改约", "改预约"), appointments.reschedule, CUSTOMERS, arg=True, writes=True),
+)
+
+# The commands every speaker shares.
+SHARED_COMMANDS: tuple[Command, ...] = (
     Command(
         "contact",
         ("联系门店", "联系我们", "人工", "客服", "电话", "地址"),
@@ -108,15 +112,17 @@ CORE_COMMANDS: tuple[Command, ...] = (
     Command("help", ("帮助", "help", "?", "菜单", "功能"), _help, EVERYONE, "help.help"),
 )
 
-# 帮助 lists commands in this order: staff see their work first, then what everyone shares.
+# 帮助 lists commands in this order: staff see their work first, car owners booking and their appointments,
+# then their reminders; then what everyone shares, 帮助 last.
 TABLE = CommandTable(
     staff.COMMANDS
     + customers.COMMANDS
     + staff_appointments.COMMANDS
     + tasks.COMMANDS
     + reports.COMMANDS
+    + OWNER_COMMANDS
     + reminders.COMMANDS
-    + CORE_COMMANDS
+    + SHARED_COMMANDS
 )
 
 # Menu CLICK keys: the same commands as typed words (the role guard applies as for typed words).
