@@ -54,10 +54,6 @@ def time_choices(turn: DialogTurn, starts: list[datetime], *, with_day: bool = T
     return numbered([dt.astimezone(turn.settings.tz).strftime("%H:%M") for dt in starts])
 
 
-def day_text(day: date) -> str:
-    return f"{day.month}月{day.day}日（{'一二三四五六日'[day.weekday()]}）"
-
-
 # --- slot readers (pure, except that they look at the turn to know which menu is on screen) ------------
 
 
@@ -295,14 +291,14 @@ async def offer_day(
         shown = _spread(starts, MAX_CHOICES)
         turn.data["day"] = day.isoformat()
         turn.data["choices"] = [dt.isoformat() for dt in shown]
-        turn.say("booking.ask_time_of_day", day=day_text(day), menu=time_choices(turn, shown, with_day=False))
+        turn.say("booking.ask_time_of_day", day=booking.format_day(day), menu=time_choices(turn, shown, with_day=False))
         return False
     around = datetime.combine(day, datetime.min.time(), tzinfo=turn.settings.tz).replace(hour=10)
     alternatives = await schedule.nearest_open(service, max(around, turn.now), turn.now, source=source)
     turn.data["choices"] = [dt.isoformat() for dt in alternatives]
     turn.data.pop("day", None)
     if alternatives:
-        turn.say("booking.day_full", day=day_text(day), menu=time_choices(turn, alternatives))
+        turn.say("booking.day_full", day=booking.format_day(day), menu=time_choices(turn, alternatives))
     else:
         turn.say("booking.no_slots", reason="", phone=turn.settings.store_phone)
     return False
@@ -313,7 +309,7 @@ def refuse_time(turn: DialogTurn, check: schedule.SlotCheck) -> None:
     params: dict[str, Any] = {
         "lead": schedule.lead_text(check.lead_minutes),
         "days": check.horizon_days,
-        "day": day_text(check.requested.astimezone(turn.settings.tz).date()),
+        "day": booking.format_day(check.requested.astimezone(turn.settings.tz).date()),
         "hours": check.hours_text or turn.settings.store_hours,
     }
     reason = replies.render(f"booking.{check.reason}", **params)

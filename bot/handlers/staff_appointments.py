@@ -34,7 +34,7 @@ MAX_MILEAGE: Final = 2_000_000
 
 def day_title(day: date) -> str:
     """ "11月28日（周六）"."""
-    return f"{day.month}月{day.day}日（周{booking.WEEKDAYS[day.weekday()]}）"
+    return booking.format_day(day)
 
 
 def parse_mileage(text: str) -> tuple[int | None, str, bool]:

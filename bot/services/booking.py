@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from datetime import UTC, datetime, timedelta, tzinfo
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
 
 from tortoise.connection import connections
@@ -296,10 +296,15 @@ async def can_change(appointment: Appointment, now: datetime, *, by_customer: bo
     return now <= appointment.start_at - cal.change_cutoff
 
 
+def format_day(day: date) -> str:
+    """A day as customers and staff read it: "11月29日（周日）"."""
+    return f"{day.month}月{day.day}日（周{WEEKDAYS[day.weekday()]}）"
+
+
 def format_when(moment: datetime, tz: tzinfo) -> str:
     """A start time as customers read it: "11月29日（周日）15:00"."""
     local = moment.astimezone(tz)
-    return f"{local.month}月{local.day}日（周{WEEKDAYS[local.weekday()]}）{local:%H:%M}"
+    return f"{format_day(local)}{local:%H:%M}"
 
 
 def _utc(moment: datetime) -> datetime:
