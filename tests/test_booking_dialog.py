@@ -255,6 +255,21 @@ async def test_a_time_outside_the_rules_gets_a_reason(wechat: WeChatTester) -> N
     assert "营业时间" in (await owner.says("明天晚上9点") or "")
 
 
+async def test_a_refused_time_is_the_one_question_of_its_reply(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_one_question")
+    first = await owner.says("今天上午9点 粤A12345 保养")
+    assert first is not None and "过去" in first and "回复 1、2、3 选择" in first
+    assert "哪天几点" not in first  # the alternatives are the question; it is not asked a second way
+    assert "怎么称呼" in (await owner.says("2") or "")
+    assert "手机号" in (await owner.says("张三") or "")
+    # At the mobile step a new time outside opening hours: its refusal is the question, not the mobile.
+    later = await owner.says("明天晚上9点")
+    assert later is not None and "营业时间" in later and "回复 1、2、3 选择" in later and "手机号" not in later
+    assert "手机号" in (await owner.says("1") or "")  # picked; the question that was waiting comes back
+    confirm = await owner.says("13800138000")
+    assert confirm is not None and "请确认" in confirm and "11月29日（周日）" in confirm
+
+
 async def test_the_last_slot_booked_by_two_users_at_once(wechat: WeChatTester) -> None:
     await _fill(at(29, 15), count=2)  # one online place left
     users = [wechat.user("o_race1"), wechat.user("o_race2")]

@@ -122,8 +122,11 @@ class Dialog(ABC):
         self._touch(turn)
         await self.prepare(turn)
         if turn.session.dialog:  # prepare may have ended it
-            await self._absorb(turn, turn.text)
-            await self.advance(turn)
+            _, refused = await self._absorb(turn, turn.text)
+            if refused is not None:
+                turn.session.step = refused  # its refusal asked again: the one question of this reply
+            elif turn.session.dialog:
+                await self.advance(turn)
 
     async def handle(self, turn: DialogTurn) -> None:
         """A message while the dialog is active."""
@@ -136,10 +139,16 @@ class Dialog(ABC):
             await self._at_confirm(turn)
             return
         step = self.current(turn)
-        filled = await self._absorb(turn, turn.text)
+        filled, refused = await self._absorb(turn, turn.text)
         if not turn.session.dialog:
             return
-        if filled:
+        if refused is not None:
+            # A value the message carried was refused and the refusal asked again ("这个时间已经过去了 ... 回复
+            # 1、2、3"): that is the question now, even when it was not this step's, and nothing else is asked.
+            turn.session.step = refused
+            if filled:
+                turn.session.misses = 0
+        elif filled:
             turn.session.misses = 0
             await self.advance(turn)
         elif not turn.out:
@@ -183,19 +192,25 @@ class Dialog(ABC):
     def end(self, turn: DialogTurn) -> None:
         turn.session.reset()
 
-    async def _absorb(self, turn: DialogTurn, text: str) -> set[str]:
+    async def _absorb(self, turn: DialogTurn, text: str) -> tuple[set[str], str | None]:
+        """Every slot `text` fills (slots are filled from every message), and the first slot it carried a
+        value for that `accept` refused with a reply of its own (a time in the past, with alternatives)."""
         filled: set[str] = set()
+        refused: str | None = None
         for step in self.steps:
             if not step.needed(turn):
                 continue
             value = step.parse(text, turn)
             if value is None:
                 continue
+            said = len(turn.out)
             if await self.accept(turn, step.slot, value):
                 filled.add(step.slot)
+            elif refused is None and len(turn.out) > said:
+                refused = step.slot
             if not turn.session.dialog:
                 break
-        return filled
+        return filled, refused
 
     async def _global(self, turn: DialogTurn, word: str) -> None:
         s = turn.session
@@ -246,7 +261,11 @@ class Dialog(ABC):
         if slot is not None:
             rest = text.removeprefix(next(w for w in self.edits if text.startswith(w))).strip()
             turn.data.pop(slot, None)
-            if rest and await self._absorb(turn, rest) and slot in turn.data:
+            filled, refused = await self._absorb(turn, rest) if rest else (set(), None)
+            if refused is not None:
+                turn.session.step = refused
+                return
+            if filled and slot in turn.data:
                 await self.advance(turn)
                 return
             step = next(st for st in self.steps if st.slot == slot)
@@ -257,7 +276,10 @@ class Dialog(ABC):
         if is_no(text):
             turn.say(self.wording("what_to_change"))
             return
-        if await self._absorb(turn, turn.text):
+        filled, refused = await self._absorb(turn, turn.text)
+        if refused is not None:
+            turn.session.step = refused
+        elif filled:
             turn.session.misses = 0
             await self.advance(turn)
         elif not turn.out:
