@@ -32,11 +32,6 @@ MILEAGE_UNIT: Final = re.compile(rf"{_NUMBER}\s*{_UNIT}|(\d+(?:\.\d+)?)\s*(万)"
 MAX_MILEAGE: Final = 2_000_000
 
 
-def day_title(day: date) -> str:
-    """ "11月28日（周六）"."""
-    return booking.format_day(day)
-
-
 def parse_mileage(text: str) -> tuple[int | None, str, bool]:
     """The odometer reading in what follows a 完成 reference, the note that remains, and whether a
     reading was named but could not be read ("里程 很多")."""
@@ -91,7 +86,7 @@ def _entry(turn: Turn, number: int, appointment: Appointment, service: str) -> s
 
 async def _day(turn: Turn, day: date, *, hint: bool = False) -> HandlerResult:
     listed = await visits.day_list(day, turn.settings.tz)
-    title = day_title(day)
+    title = booking.format_day(day)
     tail = []
     if listed.cancelled:
         tail.append(replies.render("visits.day_cancelled", count=listed.cancelled))
