@@ -46,7 +46,7 @@ def test_event_fields_are_normalised() -> None:
             b"<MsgType>event</MsgType><Event>SUBSCRIBE</Event><EventKey>qrscene_campaign:x</EventKey></xml>"
         )
     )
-    assert (msg.event, msg.event_key, msg.dedupe_key) == ("subscribe", "campaign:x", "e:o1:7:subscribe")
+    assert (msg.event, msg.event_key, msg.dedupe_key) == ("subscribe", "campaign:x", "e:o1:7:subscribe:campaign:x")
 
 
 @pytest.mark.parametrize(

@@ -203,6 +203,15 @@ async def test_same_event_twice_is_processed_once(wechat: WeChatTester) -> None:
     assert await ProcessedMessage.all().count() == 1
 
 
+async def test_two_menu_clicks_in_one_second_are_both_answered(wechat: WeChatTester) -> None:
+    # Events carry no MsgId and are told apart by user and second; two different clicks share both.
+    now = int(time.time())
+    contact = await wechat.send(wechat.peer.event("o_cust1", "CLICK", "CONTACT", create_time=now))
+    mine = await wechat.send(wechat.peer.event("o_cust1", "CLICK", "MY_APPTS", create_time=now))
+    assert contact.text is not None and "电话" in contact.text
+    assert mine.text is not None and "预约" in mine.text and "电话" not in mine.text
+
+
 def teach(monkeypatch: pytest.MonkeyPatch, word: str, handler: Handler) -> None:
     """Give the router a test command for `word` for the length of one test."""
 

@@ -63,8 +63,8 @@ class User:
         return answer.text
 
     async def event(self, event: str, key: str | None = None, **kw: Any) -> str | None:
-        """Send an event. WeChat tells events apart by user, CreateTime and Event, so a person's successive
-        events get successive CreateTimes here (two clicks in one second would be one event to WeChat)."""
+        """Send an event. Events have no MsgId and are deduplicated by user, CreateTime, Event and key, so the
+        same event twice in one second is a retry; a person's successive events get successive CreateTimes here."""
         if "create_time" not in kw:
             kw["create_time"] = self.last_event_time = max(int(time.time()), self.last_event_time + 1)
         answer = await self.wechat.send(self.wechat.peer.event(self.openid, event, key, **kw))

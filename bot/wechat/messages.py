@@ -90,10 +90,12 @@ class InboundMessage:
 
     @property
     def dedupe_key(self) -> str:
-        """WeChat retries carry the same MsgId; events have none, so FromUserName+CreateTime+Event."""
+        """WeChat retries carry the same MsgId. Events have none: FromUserName+CreateTime (WeChat's advice), with
+        the event and its key, so that two menu clicks within one second are two events, and a retry of one
+        (the same fields again) is still the same. The key is cut to 64 characters (the record's key column)."""
         if self.msg_id:
             return f"m:{self.msg_id}"
-        return f"e:{self.openid}:{self.create_time}:{self.event}"
+        return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key[:64]}"
 
     @property
     def is_event(self) -> bool:
