@@ -95,6 +95,19 @@ async def test_step_by_step_booking(wechat: WeChatTester) -> None:
     assert appt.start_at == at(29, 10)
 
 
+async def test_a_name_typed_with_a_space_or_as_an_emoji(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_spaced")
+    assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")
+    assert "姓名" in (await owner.says("😀") or "")  # not a name: asked again, showing the form
+    assert "手机号" in (await owner.says("张 三") or "")
+    confirm = await owner.says("13800138000")
+    assert confirm is not None and "姓名：张三" in confirm
+    # 预约号 asks for the references, not for a new booking.
+    await owner.says("确认")
+    listed = await owner.says("预约号")
+    assert listed is not None and "您的预约" in listed and "预约号 A" in listed
+
+
 async def test_voice_message_books(wechat: WeChatTester) -> None:
     owner = wechat.user("o_voice")
     reply = await owner.speaks("明天下午两点粤A54321做保养。")

@@ -25,7 +25,7 @@ from bot.nlu import (
 )
 from bot.nlu.phone import mask_mobile
 from bot.nlu.service import pick_service
-from bot.services import booking, customers, schedule, visits
+from bot.services import booking, crm, customers, schedule, visits
 from bot.services.schedule import Source
 
 SERVICES_BY_CODE = {s.code: s for s in SERVICE_TYPES}
@@ -102,8 +102,8 @@ def read_when(text: str, turn: DialogTurn) -> Any:
 def read_name(text: str, turn: DialogTurn) -> str | None:
     if turn.session.step != "name":
         return None
-    name = text.strip().removeprefix("我叫").removeprefix("我是").removeprefix("姓名").strip(" ：:，,。")
-    if not 1 <= len(name) <= 20 or any(ch.isdigit() for ch in name):
+    name = crm.read_name(text.strip().removeprefix("我叫").removeprefix("我是").removeprefix("姓名"))
+    if name is None or len(name) > 20:  # a longer text is a sentence, not a name
         return None
     if is_yes(name) or is_no(name) or name in GLOBAL_WORDS:  # "确认" is an answer, not a name
         return None

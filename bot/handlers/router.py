@@ -79,7 +79,7 @@ OWNER_COMMANDS: tuple[Command, ...] = (
     Command("book_word", ("订", "book"), _book_command, CUSTOMERS, reads_ahead=customer_records.reading_ahead),
     Command(
         "my_appointments",
-        ("我的预约", "查预约", "查看预约"),
+        ("我的预约", "查预约", "查看预约", "预约号", "我的预约号"),  # 预约号: not 预约 + 号
         _my_appointments,
         CUSTOMERS,
         "help.my_appointments",

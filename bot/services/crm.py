@@ -141,10 +141,15 @@ def read_purchase_date(text: str, today: date, now_local: datetime) -> date | No
     return day
 
 
+# Spaces typed inside a Chinese name ("张 三").
+_CJK_GAP: Final = re.compile(r"(?<=[\u3400-\u9fff])\s+(?=[\u3400-\u9fff])")
+
+
 def read_name(text: str) -> str | None:
-    """A person's name: 1-32 characters, no digits."""
-    name = text.strip().strip("：:，,。")
-    if not 1 <= len(name) <= NAME_MAX or any(ch.isdigit() for ch in name):
+    """A person's name: 1-32 characters, at least one of them a letter (Chinese or Latin), no digits. Spaces
+    inside a Chinese name are dropped ("张 三" -> "张三"), others made single ("Li  Ming" -> "Li Ming")."""
+    name = " ".join(_CJK_GAP.sub("", text).split()).strip("：:，,。 ")
+    if not 1 <= len(name) <= NAME_MAX or any(ch.isdigit() for ch in name) or not any(ch.isalpha() for ch in name):
         return None
     return name
 

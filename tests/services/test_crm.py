@@ -174,3 +174,23 @@ async def test_a_customer_without_a_car_gets_one_from_a_plate_edit(database: str
     customer = await Customer.create(name="李四", mobile="13800001111", created_at=NOW)
     await crm.edit_customer(customer, "plate", "粤A12345", now=NOW, tz=TZ)
     assert (await Vehicle.get(customer_id=customer.id)).plate_rev == "54321A粤"
+
+
+@pytest.mark.parametrize(
+    ("typed", "name"),
+    [
+        ("张三", "张三"),
+        (" 张 三 ", "张三"),
+        ("欧阳 娜娜", "欧阳娜娜"),
+        ("Li  Ming", "Li Ming"),
+        ("王先生。", "王先生"),
+        ("李", "李"),
+        ("😀", None),
+        ("？？", None),
+        ("张三3", None),
+        ("", None),
+        ("张" * 33, None),
+    ],
+)
+def test_read_name(typed: str, name: str | None) -> None:
+    assert crm.read_name(typed) == name
