@@ -336,6 +336,19 @@ async def test_list_cancel_and_reschedule(wechat: WeChatTester, clerk: Staff, sa
     await eventually(lambda: len(sandbox.inbox("o_clerk_li")) >= 3)  # new, changed, cancelled
 
 
+async def test_reschedule_and_cancel_with_the_rest_said_in_the_same_message(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_in_one")
+    await book_as_new_customer(owner)
+    [appt] = await booked("o_in_one")
+    confirm = await owner.says("改约 1 周一上午10点")  # the new time with the command: straight to the confirmation
+    assert confirm is not None and "请确认改约" in confirm and "11月30日（周一）10:00" in confirm
+    assert "改约成功" in (await owner.says("确认") or "")
+    assert [a.start_at for a in await booked("o_in_one")] == [at(30, 10)]
+    cancelled = await owner.says(f"取消预约 {appt.reference} 临时有事")  # a reason after it changes nothing
+    assert cancelled is not None and "已取消" in cancelled
+    assert await booked("o_in_one") == []
+
+
 async def test_changes_within_two_hours_are_refused_with_the_phone(wechat: WeChatTester, clock: Clock) -> None:
     owner = wechat.user("o_soon")
     await book_as_new_customer(owner)

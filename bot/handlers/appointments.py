@@ -70,14 +70,16 @@ async def _which(turn: Turn, command: str, handler: str) -> HandlerResult:
     return HandlerResult(handler, replies.render("appts.which", command=command, listing=_listing(turn, appointments)))
 
 
-async def _target(turn: Turn, arg: str, command: str, handler: str) -> Appointment | HandlerResult:
-    """The appointment a 取消预约/改约 command names, or the reply when it names none of the user's."""
+async def _target(turn: Turn, arg: str, command: str, handler: str) -> tuple[Appointment, str] | HandlerResult:
+    """The appointment a 取消预约/改约 command names first, with what was typed after it ("改约 2 周五上午10点":
+    the second appointment, "周五上午10点"), or the reply when it names none of the user's."""
     if not arg:
         return await _which(turn, command, handler)
-    appointment = await _resolve(turn, arg)
+    named, _, rest = arg.partition(" ")
+    appointment = await _resolve(turn, named)
     if appointment is None:
         return HandlerResult(handler, replies.render("appts.not_found"))
-    return appointment
+    return appointment, rest.strip()
 
 
 def _refused(turn: Turn, handler: str, appointment: Appointment, *, too_late: bool) -> HandlerResult:
@@ -89,9 +91,10 @@ def _refused(turn: Turn, handler: str, appointment: Appointment, *, too_late: bo
 
 
 async def cancel(turn: Turn, arg: str) -> HandlerResult:
-    target = await _target(turn, arg, "取消预约", "cancel_appointment")
-    if isinstance(target, HandlerResult):
-        return target
+    named = await _target(turn, arg, "取消预约", "cancel_appointment")
+    if isinstance(named, HandlerResult):
+        return named
+    target, _ = named  # a reason typed after it changes nothing
     try:
         await booking.cancel(target, turn.now)
     except (booking.TooLate, booking.NotChangeable) as exc:
@@ -101,14 +104,15 @@ async def cancel(turn: Turn, arg: str) -> HandlerResult:
 
 
 async def reschedule(turn: Turn, arg: str) -> HandlerResult:
-    target = await _target(turn, arg, "改约", "reschedule")
-    if isinstance(target, HandlerResult):
-        return target
-    appointment = target
+    named = await _target(turn, arg, "改约", "reschedule")
+    if isinstance(named, HandlerResult):
+        return named
+    appointment, new_time = named
     if not await booking.can_change(appointment, turn.now):
         return _refused(turn, "reschedule", appointment, too_late=appointment.status == AppointmentStatus.BOOKED)
     assert turn.session is not None
-    dturn = DialogTurn(turn.msg.openid, "", turn.now, turn.settings, turn.session)
+    # A time typed with the command is the dialog's first answer ("改约 2 周五上午10点" goes to the confirmation).
+    dturn = DialogTurn(turn.msg.openid, new_time, turn.now, turn.settings, turn.session)
     preset = {
         "reference": appointment.reference,
         "old": when_text(dturn, appointment.start_at),
