@@ -92,7 +92,8 @@ class InboundMessage:
     def dedupe_key(self) -> str:
         """WeChat retries carry the same MsgId. Events have none: FromUserName+CreateTime (WeChat's advice), with
         the event and its key, so that two menu clicks within one second are two events, and a retry of one
-        (the same fields again) is still the same. The key is cut to 64 characters (the record's key column)."""
+        (the same fields again) is still the same. The event key is cut to 64 characters, so that the whole
+        fits the processed-message record's key (160)."""
         if self.msg_id:
             return f"m:{self.msg_id}"
         return f"e:{self.openid}:{self.create_time}:{self.event}:{self.event_key[:64]}"
