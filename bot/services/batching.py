@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextvars
 import logging
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from typing import Generic, TypeVar
 
 from tortoise.connection import connections
@@ -30,6 +30,11 @@ def as_columns(rows: Sequence[Sequence[object]], width: int) -> list[list[object
     return [list(column) for column in zip(*rows, strict=True)] if rows else [[] for _ in range(width)]
 
 
+def pg_arrays(types: Iterable[str], first: int = 1) -> str:
+    """PostgreSQL array parameters "$first::type[], ..." for `types` (a jsonb column is sent as text[])."""
+    return ", ".join(f"${n}::{'text' if kind == 'jsonb' else kind}[]" for n, kind in enumerate(types, first))
+
+
 def insert_rows(
     rows: Sequence[Sequence[object]], pg_types: Sequence[str], constants: str = ""
 ) -> tuple[str, list[object]]:
@@ -37,8 +42,7 @@ def insert_rows(
     `SELECT * FROM unnest($1::type[], ...)`, one array per column (`as_columns`), on SQLite a VALUES list.
     `constants` (", TRUE, FALSE") are appended to every row."""
     if connections.get("default").capabilities.dialect == "postgres":
-        arrays = ", ".join(f"${n}::{t}[]" for n, t in enumerate(pg_types, 1))
-        return f"SELECT *{constants} FROM unnest({arrays})", list(as_columns(rows, len(pg_types)))
+        return f"SELECT *{constants} FROM unnest({pg_arrays(pg_types)})", list(as_columns(rows, len(pg_types)))
     row = "(" + ", ".join("?" * len(pg_types)) + constants + ")"
     return "VALUES " + ", ".join(row for _ in rows), [value for values in rows for value in values]
 

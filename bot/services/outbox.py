@@ -19,7 +19,7 @@ from tortoise.models import Model
 from tortoise.transactions import in_transaction
 
 from bot.models import OutboxKind, OutboxMessage, OutboxStatus
-from bot.services.batching import as_columns
+from bot.services.batching import as_columns, pg_arrays
 
 log = logging.getLogger(__name__)
 
@@ -105,7 +105,7 @@ def pg_insert_for_each(rows: Sequence[OutboxMessage], source: str, first: int, m
         by_name = dict(zip(names, written, strict=True))
         values.append([by_name[name] for name, _ in _PG_NEW_ROW])
     columns = ", ".join(f'"{name}"' for name, _ in _PG_NEW_ROW)
-    arrays = ", ".join(f"${n}::{'text' if t == 'jsonb' else t}[]" for n, (_, t) in enumerate(_PG_NEW_ROW, first))
+    arrays = pg_arrays((kind for _, kind in _PG_NEW_ROW), first)
     picked = ", ".join(
         f'replace(r.c{i}, ${first + len(_PG_NEW_ROW)}, s."id"::text)'
         if name == "dedupe_key"
@@ -333,13 +333,15 @@ _RECORD_SQL = (
 )
 
 
+# A send result's arrays: status, attempts, due, code, error, sent_at, msgid, delivery, id.
+_RESULT_TYPES = ("varchar", "int", "timestamptz", "int", "text", "timestamptz", "bigint", "varchar", "bigint")
 _PG_RECORD_SQL = (
     'UPDATE "outbox_message" AS m SET "status" = r.status, "attempts" = r.attempts, "next_attempt_at" = r.due, '
     '"claimed_until" = NULL, "error_code" = r.code, "last_error" = r.error, '
     '"sent_at" = COALESCE(r.sent_at, m."sent_at"), "wechat_msgid" = COALESCE(r.msgid, m."wechat_msgid"), '
     '"delivery_status" = COALESCE(r.delivery, m."delivery_status") '
-    "FROM unnest($1::varchar[], $2::int[], $3::timestamptz[], $4::int[], $5::text[], $6::timestamptz[], "
-    "$7::bigint[], $8::varchar[], $9::bigint[]) AS r(status, attempts, due, code, error, sent_at, msgid, delivery, id) "
+    f"FROM unnest({pg_arrays(_RESULT_TYPES)}) "
+    "AS r(status, attempts, due, code, error, sent_at, msgid, delivery, id) "
     'WHERE m."id" = r.id'
 )
 

@@ -13,7 +13,7 @@ from tortoise.backends.base.client import TransactionalDBClient
 from tortoise.connection import connections
 
 from bot.models import DialogSession
-from bot.services.batching import Coalescer, as_columns
+from bot.services.batching import Coalescer, as_columns, pg_arrays
 from bot.sqlite_engine import runs_inline
 
 
@@ -154,7 +154,7 @@ _PG_STAMPS = (("e", "timestamptz"), ("u", "timestamptz"))
 
 def _unnest(first: int, arrays: tuple[tuple[str, str], ...], alias: str) -> str:
     """`unnest($first::type[], ...) AS alias(names)` for `arrays` of (name, type)."""
-    params = ", ".join(f"${n}::{kind}[]" for n, (_, kind) in enumerate(arrays, first))
+    params = pg_arrays((kind for _, kind in arrays), first)
     return f"unnest({params}) AS {alias}({', '.join(name for name, _ in arrays)})"
 
 
