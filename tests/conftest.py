@@ -19,7 +19,7 @@ from tortoise.connection import connections
 
 from bot import db
 from bot.app import create_app, sandbox_state_for
-from bot.services import roles, sessions
+from bot.services import booking, roles, sessions
 from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
 from bot.wechat.sandbox import SANDBOX_STATE, SandboxState, create_sandbox_app
@@ -79,6 +79,7 @@ async def database(database_url: str) -> AsyncIterator[str]:
     """The ORM connected to the test database, every table emptied first."""
     await db.connect(Settings(database_url=database_url))
     sessions.forget_all()
+    booking.forget_reference_length()
     roles.invalidate()
     conn = connections.get("default")
     for model in Tortoise.apps["models"].values():

@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import dataclasses
+import logging
 import secrets
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
@@ -21,7 +22,16 @@ from bot.models import ACTIVE_STATUSES, Appointment, AppointmentStatus, BookingS
 from bot.services import notify, outbox, schedule
 from bot.services.schedule import SlotCheck, Source
 
+log = logging.getLogger(__name__)
+
 REFERENCE_LETTER: Final = "A"
+# References are drawn at random with the letter and `_digits` digits (A1024). Each stays unique for good,
+# so a length gets crowded over a store's life: once two draws in a row hit taken references, every later
+# booking draws one digit more (A10245). A process starts at the length of the newest reference.
+FIRST_DIGITS: Final = 4
+MAX_DIGITS: Final = 9
+MISSES_BEFORE_LONGER: Final = 2
+_digits: int | None = None
 # A reservation lost to a concurrent booking is re-checked; the check then reports the slot full.
 RESERVE_ATTEMPTS: Final = 3
 WEEKDAYS: Final = "一二三四五六日"
@@ -147,7 +157,8 @@ async def _reserve_and_insert(
             return None
         return await _insert_and_queue(values, customer, vehicle, now)
     reserve, params = schedule.reservation(changes, limit)
-    appointment = Appointment(reference=_reference(4), **values)
+    digits = await _reference_digits()
+    appointment = Appointment(reference=_reference(digits), **values)
     names, row = outbox.insert_columns(appointment)
     columns = ", ".join(f'"{Appointment._meta.fields_db_projection[name]}"' for name in names)
     marks = ", ".join(f"${n}" for n in range(len(params) + 1, len(params) + len(row) + 1))
@@ -167,15 +178,18 @@ async def _reserve_and_insert(
         await schedule.undo_reservation(result["reserved"], changes)
         return None
     if result["id"] is None:  # the reference was taken: the slots are ours, another reference
-        return await _insert_and_queue(values, customer, vehicle, now)
+        return await _insert_and_queue(values, customer, vehicle, now, taken=(digits, 1))
     appointment.pk = result["id"]
     appointment._saved_in_db = True
     return appointment
 
 
-async def _insert_and_queue(values: dict[str, Any], customer: Customer, vehicle: Vehicle, now: datetime) -> Appointment:
-    """The appointment (its slots already reserved) and its notifications, one statement each."""
-    appointment = await _insert(**values)
+async def _insert_and_queue(
+    values: dict[str, Any], customer: Customer, vehicle: Vehicle, now: datetime, taken: tuple[int, int] | None = None
+) -> Appointment:
+    """The appointment (its slots already reserved) and its notifications, one statement each. `taken`: the
+    caller already drew this many references of this length, all taken (`_insert`)."""
+    appointment = await _insert(values, taken)
     await notify.appointment_booked(appointment, now, customer=customer, vehicle=vehicle)
     return appointment
 
@@ -358,15 +372,44 @@ async def _overlapping(
     return await Appointment.get(id=rows[0]["id"]) if rows else None
 
 
-async def _insert(**values: Any) -> Appointment:
-    """Create the appointment under a fresh random reference ("A" + 4 digits, longer once crowded)."""
-    for digits in range(4, 10):
-        for _ in range(3):
-            # ON CONFLICT DO NOTHING: a taken reference leaves the surrounding transaction usable.
-            appointment = Appointment(reference=_reference(digits), **values)
-            if await outbox.insert_unless_taken(appointment, "reference"):
-                return appointment
+async def _insert(values: dict[str, Any], taken: tuple[int, int] | None = None) -> Appointment:
+    """Create the appointment under a fresh random reference (`_digits`); `taken` is (length, draws) of the
+    caller's own draws that hit taken references."""
+    digits, missed = taken or (await _reference_digits(), 0)
+    while digits <= MAX_DIGITS:
+        # ON CONFLICT DO NOTHING: a taken reference leaves the surrounding transaction usable.
+        appointment = Appointment(reference=_reference(digits), **values)
+        if await outbox.insert_unless_taken(appointment, "reference"):
+            return appointment
+        missed += 1
+        if missed >= MISSES_BEFORE_LONGER:
+            _crowded(digits)
+            digits, missed = digits + 1, 0
     raise RuntimeError("no free appointment reference")
+
+
+async def _reference_digits() -> int:
+    """How many digits a new reference has: learnt from the newest reference the first time it is asked."""
+    global _digits
+    if _digits is None:
+        newest = await Appointment.all().order_by("-id").first().values_list("reference", flat=True)
+        number = str(newest or "").removeprefix(REFERENCE_LETTER)
+        _digits = min(max(len(number) if number.isdigit() else 0, FIRST_DIGITS), MAX_DIGITS)
+    return _digits
+
+
+def _crowded(digits: int) -> None:
+    """References of `digits` digits are crowded: draw longer ones from now on."""
+    global _digits
+    if _digits is not None and digits >= _digits and digits < MAX_DIGITS:
+        _digits = digits + 1
+        log.info("appointment references now have %d digits: %d-digit ones are crowded", _digits, digits)
+
+
+def forget_reference_length() -> None:
+    """Learn the reference length from the database again (the test suite empties it between tests)."""
+    global _digits
+    _digits = None
 
 
 def _reference(digits: int) -> str:

@@ -153,11 +153,36 @@ async def test_a_clerk_can_book_the_places_kept_off_line(person: Person) -> None
 
 
 async def test_references_are_unique_even_when_the_dice_repeat(person: Person, monkeypatch: pytest.MonkeyPatch) -> None:
-    rolls = iter([24, 24, 24, 25])
+    rolls = iter([24, 24, 25])
     monkeypatch.setattr(secrets, "randbelow", lambda n: next(rolls))
     first = await book(person, "inspection", at("11-29 10:00"))
     second = await book(person, "inspection", at("11-29 10:00"))
     assert (first.reference, second.reference) == ("A1024", "A1025")
+
+
+async def test_references_grow_a_digit_once_the_short_ones_are_crowded(
+    person: Person, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Over a store's life the 9,000 four-digit references fill up: once two draws in a row are taken, every
+    # later booking gets five digits at once instead of paying for the misses again.
+    drawn: list[int] = []  # the size of each draw: 9000 for four digits, 90000 for five
+    rolls = iter([24, 24, 24, 5, 6])
+
+    def roll(n: int) -> int:
+        drawn.append(n)
+        return next(rolls)
+
+    monkeypatch.setattr(secrets, "randbelow", roll)
+    first = await book(person, "inspection", at("11-29 10:00"))
+    crowded = await book(person, "inspection", at("11-29 10:00"))
+    after = await book(person, "inspection", at("11-29 10:00"))
+    assert (first.reference, crowded.reference, after.reference) == ("A1024", "A10005", "A10006")
+    assert drawn == [9000, 9000, 9000, 90000, 90000]
+    # A restarted worker starts at the length of the newest reference.
+    booking.forget_reference_length()
+    rolls = iter([7])
+    assert (await book(person, "inspection", at("11-29 10:30"))).reference == "A10007"
+    assert drawn[-1] == 90000
 
 
 async def test_upcoming_lists_booked_future_appointments_soonest_first(person: Person) -> None:
