@@ -12,7 +12,7 @@ import aiohttp
 from aiohttp import web
 
 from bot import db, metrics, nlu
-from bot.services import notify, schedule, visits
+from bot.services import booking, notify, schedule, visits
 from bot.services.reminders import Context
 from bot.services.scheduler import INTERVAL_S as SCHEDULER_INTERVAL_S
 from bot.services.scheduler import Scheduler
@@ -90,6 +90,7 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
     await db.connect(settings)
     try:
         await schedule.ensure_defaults(settings.timezone)
+        await booking.learn_reference_length()
     except Exception:  # the database may be down or not migrated yet; /healthz says which
         log.exception("could not prepare the booking calendar")
     yield

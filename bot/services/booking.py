@@ -389,12 +389,16 @@ async def _insert(values: dict[str, Any], taken: tuple[int, int] | None = None) 
 
 
 async def _reference_digits() -> int:
-    """How many digits a new reference has: learnt from the newest reference the first time it is asked."""
+    """How many digits a new reference has (learnt from the database the first time it is asked)."""
+    return _digits if _digits is not None else await learn_reference_length()
+
+
+async def learn_reference_length() -> int:
+    """Start at the length of the newest reference (the app does this at start, outside any message)."""
     global _digits
-    if _digits is None:
-        newest = await Appointment.all().order_by("-id").first().values_list("reference", flat=True)
-        number = str(newest or "").removeprefix(REFERENCE_LETTER)
-        _digits = min(max(len(number) if number.isdigit() else 0, FIRST_DIGITS), MAX_DIGITS)
+    newest = await Appointment.all().order_by("-id").first().values_list("reference", flat=True)
+    number = str(newest or "").removeprefix(REFERENCE_LETTER)
+    _digits = min(max(len(number) if number.isdigit() else 0, FIRST_DIGITS), MAX_DIGITS)
     return _digits
 
 
