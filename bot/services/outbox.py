@@ -252,7 +252,7 @@ async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:
 
     The UPDATE picks the due rows in a subquery (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so a concurrent
     dispatcher's rows are passed over instead of waited for; SQLite has one writer) and repeats the "still
-    free" test itself, then the claimed rows are read in one query.
+    free" test itself, and returns the claimed rows whole: one statement.
     """
     fields = OutboxMessage._meta.fields_map
     at = fields["next_attempt_at"].to_db_value(now, OutboxMessage)
@@ -271,14 +271,13 @@ async def claim_due(now: datetime, limit: int = 50) -> list[OutboxMessage]:
         sql = (
             f"WITH due AS MATERIALIZED ({due} FOR UPDATE SKIP LOCKED) "
             f'UPDATE "outbox_message" SET "claimed_until" = {p}1 WHERE "id" IN (SELECT "id" FROM due) '
-            f'AND {free} RETURNING "id"'
+            f"AND {free} RETURNING *"
         )
     else:
-        sql = f'UPDATE "outbox_message" SET "claimed_until" = {p}1 WHERE "id" IN ({due}) AND {free} RETURNING "id"'
+        sql = f'UPDATE "outbox_message" SET "claimed_until" = {p}1 WHERE "id" IN ({due}) AND {free} RETURNING *'
     rows = await conn.execute_query_dict(sql, [until, OutboxStatus.PENDING.value, at, limit])
-    if not rows:
-        return []
-    return await OutboxMessage.filter(id__in=[row["id"] for row in rows]).order_by("next_attempt_at", "id")
+    claimed = [OutboxMessage._init_from_db(**row) for row in rows]
+    return sorted(claimed, key=lambda row: (row.next_attempt_at, row.id))
 
 
 @dataclass(frozen=True, slots=True)

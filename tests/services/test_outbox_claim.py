@@ -20,6 +20,16 @@ async def test_claim_due_takes_due_free_rows_in_order_up_to_the_limit(database: 
     first = await outbox.claim_due(now, limit=2)
     assert [row.id for row in first] == [rows[0].id, rows[1].id]
     assert all(row.claimed_until == now + timedelta(seconds=outbox.CLAIM_SECONDS) for row in first)
+    # The claim returns whole rows, read back as the ORM reads them: the dispatcher sends from these.
+    stored = await OutboxMessage.get(id=rows[0].id)
+    claimed = first[0]
+    assert (claimed.kind, claimed.status, claimed.openid, claimed.payload) == (
+        stored.kind, OutboxStatus.PENDING, "o_0", stored.payload,
+    )  # fmt: skip
+    assert (claimed.next_attempt_at, claimed.created_at, claimed.client_msg_id) == (
+        stored.next_attempt_at, stored.created_at, stored.client_msg_id,
+    )  # fmt: skip
+    assert isinstance(claimed.status, OutboxStatus) and isinstance(claimed.payload, dict) and claimed.payload
     second = await outbox.claim_due(now, limit=10)
     assert [row.id for row in second] == [rows[2].id, rows[3].id]  # not the claimed, sent or not-yet-due rows
     assert await outbox.claim_due(now, limit=10) == []
