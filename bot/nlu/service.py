@@ -21,7 +21,7 @@ class ServiceType:
 
 
 MAINTENANCE: Final = ServiceType(
-    "maintenance", "保养", ("保养", "做保养", "保养车", "维护", "常规保养", "定期保养", "首保", "maintenance")
+    "maintenance", "保养", ("保养", "做保养", "保养车", "维护", "常规保养", "定期保养", "首保", "二保", "maintenance")
 )
 MINOR_SERVICE: Final = ServiceType(
     "minor_service",
@@ -33,7 +33,23 @@ MAJOR_SERVICE: Final = ServiceType("major_service", "大保养", ("大保养", "
 REPAIR: Final = ServiceType(
     "repair",
     "维修",
-    ("维修", "修车", "修理", "检修", "故障", "坏了", "异响", "抛锚", "打不着火", "漏油", "repair"),
+    (
+        "维修",
+        "修车",
+        "修理",
+        "检修",
+        "故障",
+        "坏了",
+        "异响",
+        "抛锚",
+        "打不着火",
+        "漏油",
+        "不制冷",
+        "抖动",
+        "亏电",
+        "没电了",
+        "repair",
+    ),
 )
 BODYWORK: Final = ServiceType(
     "bodywork",
