@@ -78,6 +78,20 @@ async def test_returning_customer_books_in_one_message_and_is_not_asked_name_aga
     assert len(await booked("o_owner1")) == 2
 
 
+async def test_a_first_booking_that_says_everything_at_once_goes_straight_to_the_confirmation(
+    wechat: WeChatTester,
+) -> None:
+    owner = wechat.user("o_all_at_once")
+    confirm = await owner.says("我叫张三，手机13800138000，粤A54321明天下午3点做保养")
+    assert confirm is not None and confirm.startswith("请确认") and "姓名：张三" in confirm, confirm
+    assert "138****8000" in confirm and "粤A54321" in confirm and "11月29日（周日）15:00" in confirm
+    assert "预约成功" in (await owner.says("确认") or "")
+    # Without 我叫 (or 张先生 ...) a word is not taken for a name: asked, with the rest kept.
+    other = wechat.user("o_unmarked")
+    assert "怎么称呼" in (await other.says("张三 13900001234 粤A65432 后天上午10点 保养") or "")
+    assert "请确认" in (await other.says("张三") or "")
+
+
 async def test_step_by_step_booking(wechat: WeChatTester) -> None:
     owner = wechat.user("o_owner2")
     assert "车牌" in (await owner.says("预约") or "")

@@ -101,7 +101,7 @@ def read_when(text: str, turn: DialogTurn) -> Any:
 
 def read_name(text: str, turn: DialogTurn) -> str | None:
     if turn.session.step != "name":
-        return None
+        return crm.marked_name(text)  # "我叫张三，明天下午3点保养": only a name said as one
     name = crm.read_name(text.strip().removeprefix("我叫").removeprefix("我是").removeprefix("姓名"))
     if name is None or len(name) > 20:  # a longer text is a sentence, not a name
         return None

@@ -154,6 +154,23 @@ def read_name(text: str) -> str | None:
     return name
 
 
+# A name stated in a longer message ("我叫张三，明天下午3点保养"): after 我叫 / 姓名 / 称呼, or a surname with
+# 先生 / 女士 / 小姐, and then the end of a word (a space, punctuation, a digit, a Latin letter or the end).
+# Chinese has no spaces, so "我叫张三明天下午" is read as no name at all, not guessed at.
+_MARKED_NAME: Final = re.compile(
+    r"(?:我叫|姓名|名字|称呼)[：:是为]?\s*(?P<name>[\u3400-\u9fff]{2,4})(?=[\s\d\W_A-Za-z]|$)"
+    r"|(?:^|(?<=[\s\d\W_A-Za-z]))(?P<title>[\u3400-\u9fff]{1,2}(?:先生|女士|小姐))(?=[\s\d\W_A-Za-z]|$)"
+)
+
+
+def marked_name(text: str) -> str | None:
+    """The name a message states among other things (`_MARKED_NAME`), or None."""
+    match = _MARKED_NAME.search(unicodedata.normalize("NFKC", text))
+    if match is None:
+        return None
+    return match["name"] or match["title"]
+
+
 # --- the next-maintenance rule (pure) --------------------------------------------------------------------
 
 

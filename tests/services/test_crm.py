@@ -194,3 +194,27 @@ async def test_a_customer_without_a_car_gets_one_from_a_plate_edit(database: str
 )
 def test_read_name(typed: str, name: str | None) -> None:
     assert crm.read_name(typed) == name
+
+
+@pytest.mark.parametrize(
+    ("message", "name"),
+    [
+        ("我叫张三，明天下午3点保养", "张三"),
+        ("姓名：李四 13800138000", "李四"),
+        ("称呼：赵六。", "赵六"),
+        ("名字是王五", "王五"),
+        ("我叫欧阳娜娜", "欧阳娜娜"),
+        ("张先生 13800138000 粤A12345 明天下午3点保养", "张先生"),
+        ("明天下午3点 粤A12345 王女士", "王女士"),
+        # Chinese has no spaces: where the name ends is not guessed.
+        ("我叫张三明天下午三点保养", None),
+        ("张先生的车粤A12345", None),
+        # No marker, no name: a bare word could be anything.
+        ("张三 13800138000", None),
+        ("我是车主", None),
+        ("我姓张", None),
+        ("先生", None),
+    ],
+)
+def test_marked_name(message: str, name: str | None) -> None:
+    assert crm.marked_name(message) == name
