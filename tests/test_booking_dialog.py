@@ -252,6 +252,33 @@ async def test_change_one_slot_at_the_confirmation(wechat: WeChatTester) -> None
     assert appt.start_at == datetime(2026, 12, 1, 16, tzinfo=TZ)
 
 
+async def test_change_words_work_at_any_step_and_show_the_vehicle_menu(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_edit_early")
+    assert "车牌" in (await owner.says("预约") or "")
+    await owner.says("粤A12345")
+    assert "哪天几点" in (await owner.says("保养") or "")
+    # A change word while another question is open asks that slot again instead of counting a miss ...
+    assert "车牌" in (await owner.says("改车牌") or "")
+    # ... and once it is answered, the open question comes back.
+    assert "哪天几点" in (await owner.says("粤B54321") or "")
+    assert "怎么称呼" in (await owner.says("改项目 大保养 明天下午3点") or "")
+    await owner.says("张三")
+    confirm = await owner.says("13800138000")
+    assert confirm is not None and "粤B54321" in confirm and "大保养" in confirm and "15:00" in confirm
+    assert "预约成功" in (await owner.says("确认") or "")
+    # A returning customer with two cars: 换车 at the confirmation shows the cars to pick from.
+    await owner.says("后天上午10点 粤C11111 保养")
+    assert "预约成功" in (await owner.says("确认") or "")
+    confirm = await owner.says("周三上午10点 保养")
+    assert confirm is not None and "哪辆车" in confirm and "1. 粤B54321" in confirm
+    confirm = await owner.says("2")
+    assert confirm is not None and "请确认" in confirm and "粤C11111" in confirm
+    menu = await owner.says("换车")
+    assert menu is not None and "哪辆车" in menu and "2. 粤C11111" in menu
+    confirm = await owner.says("1")
+    assert confirm is not None and "请确认" in confirm and "粤B54321" in confirm
+
+
 # --- capacity -------------------------------------------------------------------------------------------
 
 

@@ -5,6 +5,7 @@ Shared behaviour, so no dialog writes it again:
 - slots filled from every message ("明天下午3点 粤A12345 保养" fills three at once);
 - a retry budget: a miss gets a retry prompt showing the expected form; after 3 misses, 取消 or a person;
 - a confirm step that shows everything and lets the user change one slot ("改时间", or just a new time);
+  the same words work at any step ("改车牌" while asked for the time asks the plate again);
 - lazy expiry: `expires_at` is checked on the next message, no timers (the router tells the user).
 Dialogs never send anything: they add reply texts to the turn, and the router saves the session together
 with the business writes in one transaction.
@@ -138,6 +139,8 @@ class Dialog(ABC):
         if turn.session.step == CONFIRM:
             await self._at_confirm(turn)
             return
+        if await self._edit(turn, normalize(turn.text).strip("。.!！ ")):
+            return
         step = self.current(turn)
         filled, refused = await self._absorb(turn, turn.text)
         if not turn.session.dialog:
@@ -257,21 +260,7 @@ class Dialog(ABC):
         if is_yes(text):
             await self.finish(turn)
             return
-        slot = next((slot for word, slot in self.edits.items() if text.startswith(word)), None)
-        if slot is not None:
-            rest = text.removeprefix(next(w for w in self.edits if text.startswith(w))).strip()
-            turn.data.pop(slot, None)
-            filled, refused = await self._absorb(turn, rest) if rest else (set(), None)
-            if refused is not None:
-                turn.session.step = refused
-                return
-            if filled and slot in turn.data:
-                await self.advance(turn)
-                return
-            step = next(st for st in self.steps if st.slot == slot)
-            turn.session.step = slot
-            if not turn.out:
-                turn.say(step.ask, **self.ask_params(turn, step))
+        if await self._edit(turn, text):
             return
         if is_no(text):
             turn.say(self.wording("what_to_change"))
@@ -284,6 +273,30 @@ class Dialog(ABC):
             await self.advance(turn)
         elif not turn.out:
             self.miss(turn, None)
+
+    async def _edit(self, turn: DialogTurn, text: str) -> bool:
+        """A change word ("改时间", any of `edits`), at the confirmation or at any step: that slot is asked again, or
+        filled at once from what follows ("改时间 周五上午10点"). False when `text` is no edit."""
+        word = next((word for word in self.edits if text.startswith(word)), None)
+        if word is None:
+            return False
+        slot = self.edits[word]
+        step = next(st for st in self.steps if st.slot == slot)
+        if not step.needed(turn):
+            return False
+        rest = text.removeprefix(word).strip()
+        turn.data.pop(slot, None)
+        turn.session.misses = 0
+        filled, refused = await self._absorb(turn, rest) if rest else (set(), None)
+        if refused is not None:
+            turn.session.step = refused
+        elif (filled and slot in turn.data) or (not turn.out and self.pending(turn) is step):
+            await self.advance(turn)  # the next question, or the slot's own as the dialog asks it (a menu)
+        else:
+            turn.session.step = slot
+            if not turn.out:
+                turn.say(step.ask, **self.ask_params(turn, step))
+        return True
 
     def _touch(self, turn: DialogTurn) -> None:
         turn.session.expires_at = turn.now + self.ttl
