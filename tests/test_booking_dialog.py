@@ -109,6 +109,25 @@ async def test_step_by_step_booking(wechat: WeChatTester) -> None:
     assert appt.start_at == at(29, 10)
 
 
+async def test_day_part_and_hour_sent_one_by_one_stay_on_the_day_said_first(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_piecemeal")
+    assert "车牌" in (await owner.says("我要洗车") or "")
+    assert "车牌" in (await owner.says("明天") or "")  # kept for the time step: the plate is asked first
+    assert "车牌" in (await owner.says("下午") or "")  # 明天下午, not this afternoon
+    assert "车牌" in (await owner.says("3点") or "")
+    assert "怎么称呼" in (await owner.says("粤A12345") or "")
+    await owner.says("张三")
+    confirm = await owner.says("13800138000")
+    assert confirm is not None and "11月29日（周日）15:00" in confirm and "美容" in confirm
+    # With the day's times on screen, a day part shows that part of the same day.
+    other = wechat.user("o_day_part")
+    day = await other.says("后天 粤A54321 保养")
+    assert day is not None and day.startswith("11月30日（周一）可预约的时间") and "08:30" in day
+    afternoon = await other.says("下午吧")
+    assert afternoon is not None and afternoon.startswith("11月30日（周一）可预约的时间"), afternoon
+    assert "08:30" not in afternoon and "1. 12:00" in afternoon and "16:30" in afternoon
+
+
 async def test_a_name_typed_with_a_space_or_as_an_emoji(wechat: WeChatTester) -> None:
     owner = wechat.user("o_spaced")
     assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")

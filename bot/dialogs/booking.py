@@ -6,6 +6,7 @@ See booking.mmd beside this file for the flow. Every rule about time slots and c
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from typing import Any, ClassVar
 
@@ -17,6 +18,7 @@ from bot.nlu import (
     ServiceType,
     is_no,
     is_yes,
+    normalize,
     parse_mobile,
     parse_pick,
     parse_plate,
@@ -38,6 +40,8 @@ DAY_PARTS: dict[str, schedule.DayPart] = {
     "晚上": "evening",
 }
 MAX_CHOICES = 6
+# A day part said alone ("下午", "下午吧") after a day was chosen narrows that day, not today.
+BARE_DAY_PART = re.compile(rf"(?:那就|就)?({'|'.join(DAY_PARTS)})(?:吧|呢|的|可以|都行|好了|的时候)?")
 
 
 def numbered(items: list[str]) -> str:
@@ -83,8 +87,11 @@ def read_when(text: str, turn: DialogTurn) -> Any:
         if pick is not None:
             return choices[pick - 1]
     local_now = turn.now.astimezone(turn.settings.tz)
-    parsed = parse_when(text, local_now)
     pending = turn.data.get("day")
+    bare_part = BARE_DAY_PART.fullmatch(normalize(text).strip("。.!！？?，, "))
+    if pending and bare_part:
+        return {"day": pending, "part": DAY_PARTS[bare_part[1]]}
+    parsed = parse_when(text, local_now)
     if pending and isinstance(parsed, datetime):
         # "10点" after "明天上午": a bare clock time belongs to the day already chosen.
         day = date.fromisoformat(pending)
