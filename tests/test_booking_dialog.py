@@ -409,6 +409,28 @@ async def test_reschedule_and_cancel_with_the_rest_said_in_the_same_message(wech
     assert await booked("o_in_one") == []
 
 
+async def test_a_command_typed_in_the_middle_of_a_booking_leaves_it(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_switch")
+    await book_as_new_customer(owner)
+    [appt] = await booked("o_switch")
+    # Booking again, the customer changes their mind and moves the existing visit instead.
+    assert "哪天几点" in (await owner.says("预约 大保养") or "")
+    moving = await owner.says(f"改约 {appt.reference}")
+    assert moving is not None and moving.startswith("刚才的预约还没提交，已放弃。"), moving
+    assert "改到什么时间" in moving
+    assert "请确认改约" in (await owner.says("周一上午10点") or "")
+    # ... and while moving it, cancels it altogether: the appointment keeps its time until then.
+    cancelled = await owner.says("取消预约 1")
+    assert cancelled is not None and cancelled.startswith("刚才的改约还没提交，已放弃，预约保持原时间。")
+    assert "已取消" in cancelled and await booked("o_switch") == []
+    # What is an answer (or a greeting, or the command that started the dialog) does not leave it.
+    assert "哪天几点" in (await owner.says("预约保养") or "")
+    assert "没能看懂时间" in (await owner.says("预约") or "")
+    assert "欢迎" not in (await owner.says("你好") or "")
+    confirm = await owner.says("周二上午10点")
+    assert confirm is not None and "请确认" in confirm and "12月1日（周二）10:00" in confirm
+
+
 async def test_changes_within_two_hours_are_refused_with_the_phone(wechat: WeChatTester, clock: Clock) -> None:
     owner = wechat.user("o_soon")
     await book_as_new_customer(owner)

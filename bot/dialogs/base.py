@@ -54,6 +54,7 @@ class DialogTurn:
     session: Session
     out: list[str] = field(default_factory=list)
     speaker: Speaker = CUSTOMER  # staff run dialogs too (新增客户, 派任务, 代客预约)
+    missed: bool = False  # the message answered nothing the dialog asked (`Dialog.miss`)
 
     @property
     def data(self) -> dict[str, Any]:
@@ -92,6 +93,9 @@ class Dialog(ABC):
     ttl: ClassVar[timedelta] = timedelta(minutes=30)
     # Data that 重新开始 keeps (what the dialog was started with, not what the user typed).
     kept_on_restart: ClassVar[frozenset[str]] = frozenset()
+    # Commands that, typed where an answer was expected, do not leave the dialog (the router leaves it for
+    # any other command): the one that started it, where starting over would only lose the answers so far.
+    stays_for: ClassVar[frozenset[str]] = frozenset()
 
     # --- hooks for subclasses ------------------------------------------------------------------------
     async def prepare(self, turn: DialogTurn) -> None:  # noqa: B027 - an optional hook, empty by default
@@ -155,6 +159,7 @@ class Dialog(ABC):
             turn.session.misses = 0
             await self.advance(turn)
         elif not turn.out:
+            turn.missed = True
             self.miss(turn, step)
         elif step is not None:
             turn.session.step = step.slot  # accept() explained why; the question stands
@@ -272,6 +277,7 @@ class Dialog(ABC):
             turn.session.misses = 0
             await self.advance(turn)
         elif not turn.out:
+            turn.missed = True
             self.miss(turn, None)
 
     async def _edit(self, turn: DialogTurn, text: str) -> bool:

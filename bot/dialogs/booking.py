@@ -141,6 +141,7 @@ class BookingDialog(Dialog):
         Step("mobile", ask="booking.ask_mobile", retry="booking.retry_mobile", parse=read_mobile, needed=first_booking),
     )
     kept_on_restart = frozenset({"campaign"})
+    stays_for = frozenset({"book"})
     edits: ClassVar[dict[str, str]] = {
         "改时间": "when",
         "换时间": "when",

@@ -125,6 +125,10 @@ TABLE = CommandTable(
     + SHARED_COMMANDS
 )
 
+# Commands that never leave an open dialog when typed as its answer: greetings and paging are no change of
+# mind, and "订" could be meant as an answer.
+STAY_IN_DIALOG = frozenset({"hello", "next_page", "help", "book_word"})
+
 # Menu CLICK keys: the same commands as typed words (the role guard applies as for typed words).
 CLICK_KEYS: dict[str, str] = {
     "BOOK": "book",
@@ -245,9 +249,17 @@ async def _route(turn: Turn) -> HandlerResult:
     if turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
         result = await _stateful_event(turn)
     elif session.active:
+        dialog = DIALOGS[session.dialog]
         dturn = dialog_turn(turn, turn.msg.content)
-        await DIALOGS[session.dialog].handle(dturn)
-        result = HandlerResult(DIALOGS[session.dialog].name if session.active else "dialog", "\n".join(dturn.out))
+        await dialog.handle(dturn)
+        called = TABLE.find(turn.msg.content, turn.speaker.role) if dturn.missed else None
+        if isinstance(called, Match) and called.command.name not in STAY_IN_DIALOG | dialog.stays_for:
+            # Not an answer but a command ("改约 A1024" while booking): the dialog is left for it.
+            session.reset()
+            result = await called.command.run(turn, called.arg)
+            left = replies.render(dialog.wording("left"))
+            return HandlerResult(result.handler, f"{notice}\n{left}\n{result.text or ''}".strip())
+        result = HandlerResult(dialog.name if session.active else "dialog", "\n".join(dturn.out))
     else:
         result = await _text(turn, turn.msg.content)
     if notice:

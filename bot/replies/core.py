@@ -40,6 +40,8 @@ REPLIES: dict[str, str] = {
     "dialog.cancelled": "好的，已取消。需要时回复“预约”重新开始。",
     "dialog.restarted": "好的，我们重新开始。",
     "dialog.at_first_step": "已经是第一步了。",
+    "dialog.left": "刚才的操作还没完成，已放弃。",
+    "booking.left": "刚才的预约还没提交，已放弃。",
     "dialog.expired": "上次的预约超过30分钟没有完成，已自动取消。",
     "dialog.too_many_misses": "抱歉，我还是没能看懂。您可以回复“取消”放弃，或致电 {phone} 由服务顾问为您办理。",
     "dialog.confirm_retry": "请回复“确认”提交，或“改时间”“改车牌”“改项目”修改，“取消”放弃。",
@@ -93,6 +95,7 @@ REPLIES: dict[str, str] = {
     "appts.too_late": "距离预约时间已不足2小时，无法在线修改，请致电 {phone} 联系门店。",
     "appts.cancelled": "已取消预约 {reference}（{when}）。期待您下次光临。",
     "reschedule.what": "修改预约",
+    "reschedule.left": "刚才的改约还没提交，已放弃，预约保持原时间。",
     "reschedule.ask_when": "预约 {reference} 原定 {old}。请问改到什么时间？例如：周六上午10点。",
     "reschedule.confirm": (
         "请确认改约：\n预约号：{reference}\n原时间：{old}\n新时间：{when}\n回复“确认”提交，或“取消”放弃。"
