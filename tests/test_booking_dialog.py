@@ -409,6 +409,43 @@ async def test_reschedule_and_cancel_with_the_rest_said_in_the_same_message(wech
     assert await booked("o_in_one") == []
 
 
+async def test_a_bare_reschedule_or_cancel_asks_which_and_the_number_answers(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_which")
+    await book_as_new_customer(owner)
+    # With one appointment, 改约 needs no number.
+    assert "改到什么时间" in (await owner.says("改约") or "")
+    assert "预约保持原时间" in (await owner.says("取消") or "")
+    assert "请确认" in (await owner.says("周一上午10点 保养") or "")
+    assert "预约成功" in (await owner.says("确认") or "")
+    first, second = await booked("o_which")
+    question = await owner.says("改约")
+    assert question is not None and question.startswith("请问要改约哪个预约？回复序号即可")
+    assert f"2. 11月30日（周一）10:00 保养（粤A12345）预约号 {second.reference}" in question
+    moving = await owner.says("2")
+    assert moving is not None and f"预约 {second.reference} 原定 11月30日（周一）10:00" in moving
+    assert "请确认改约" in (await owner.says("周二上午10点") or "")
+    assert "改约成功" in (await owner.says("确认") or "")
+    assert [a.start_at for a in await booked("o_which")] == [at(29, 15), datetime(2026, 12, 1, 10, tzinfo=TZ)]
+    # 取消预约: a number that is not on the list is asked again, 取消 there cancels nothing.
+    assert "请问要取消哪个预约" in (await owner.says("取消预约") or "")
+    retry = await owner.says("5")
+    assert retry is not None and retry.startswith("请回复序号（1-2）或预约号")
+    assert "预约保持不变" in (await owner.says("取消") or "")
+    assert len(await booked("o_which")) == 2
+    await owner.says("取消预约")
+    cancelled = await owner.says("第一个")
+    assert cancelled is not None and f"已取消预约 {first.reference}" in cancelled
+    assert [a.reference for a in await booked("o_which")] == [second.reference]
+    # The list is the customer's own: another customer's reference is no answer.
+    other = wechat.user("o_which_other")
+    for text in ("明天下午4点 粤B77777 保养", "李四", "13900139000", "确认"):
+        await other.says(text)
+    [others] = await booked("o_which_other")
+    await owner.says("取消预约")
+    assert "请回复序号" in (await owner.says(others.reference) or "")
+    assert len(await booked("o_which_other")) == 1
+
+
 async def test_a_command_typed_in_the_middle_of_a_booking_leaves_it(wechat: WeChatTester) -> None:
     owner = wechat.user("o_switch")
     await book_as_new_customer(owner)

@@ -6,10 +6,11 @@ from typing import TypeVar
 
 from bot.dialogs.base import Dialog, DialogTurn
 from bot.dialogs.booking import BookingDialog
+from bot.dialogs.pick_appointment import PickAppointmentDialog
 from bot.dialogs.reschedule import RescheduleDialog
 
 # Every dialog by name: the session row stores the name of the one a user is in.
-DIALOGS: dict[str, Dialog] = {d.name: d for d in (BookingDialog(), RescheduleDialog())}
+DIALOGS: dict[str, Dialog] = {d.name: d for d in (BookingDialog(), RescheduleDialog(), PickAppointmentDialog())}
 
 D = TypeVar("D", bound=Dialog)
 

@@ -55,6 +55,7 @@ class DialogTurn:
     out: list[str] = field(default_factory=list)
     speaker: Speaker = CUSTOMER  # staff run dialogs too (新增客户, 派任务, 代客预约)
     missed: bool = False  # the message answered nothing the dialog asked (`Dialog.miss`)
+    then: str | None = None  # a command the dialog hands the turn on to ("取消预约 A1024"), run by the router
 
     @property
     def data(self) -> dict[str, Any]:
@@ -96,6 +97,9 @@ class Dialog(ABC):
     # Commands that, typed where an answer was expected, do not leave the dialog (the router leaves it for
     # any other command): the one that started it, where starting over would only lose the answers so far.
     stays_for: ClassVar[frozenset[str]] = frozenset()
+    # Steps whose answer writes business data: the router runs such a turn in one transaction with the
+    # session's save, so a lost compare-and-set rolls the writes back too.
+    writes_at: ClassVar[frozenset[str]] = frozenset({CONFIRM})
 
     # --- hooks for subclasses ------------------------------------------------------------------------
     async def prepare(self, turn: DialogTurn) -> None:  # noqa: B027 - an optional hook, empty by default

@@ -26,9 +26,9 @@ async def _upcoming(turn: Turn) -> list[Appointment]:
     return await booking.upcoming(customer, turn.now)
 
 
-def _listing(turn: Turn, appointments: list[Appointment]) -> str:
+def _items(turn: Turn, appointments: list[Appointment]) -> list[str]:
     tz = turn.settings.tz
-    items = [
+    return [
         replies.render(
             "appts.item",
             n=i,
@@ -39,7 +39,10 @@ def _listing(turn: Turn, appointments: list[Appointment]) -> str:
         )
         for i, a in enumerate(appointments, 1)
     ]
-    return replies.render("appts.list", items="\n".join(items))
+
+
+def _listing(turn: Turn, appointments: list[Appointment]) -> str:
+    return replies.render("appts.list", items="\n".join(_items(turn, appointments)))
 
 
 async def my_appointments(turn: Turn) -> HandlerResult:
@@ -64,15 +67,26 @@ async def _resolve(turn: Turn, arg: str) -> Appointment | None:
 
 
 async def _which(turn: Turn, command: str, handler: str) -> HandlerResult:
+    """A bare 取消预约 / 改约: the appointments, and the next message picks one (`PickAppointmentDialog`)."""
     appointments = await _upcoming(turn)
     if not appointments:
         return HandlerResult(handler, replies.render("appts.none"))
-    return HandlerResult(handler, replies.render("appts.which", command=command, listing=_listing(turn, appointments)))
+    assert turn.session is not None
+    dturn = DialogTurn(turn.msg.openid, "", turn.now, turn.settings, turn.session)
+    listing = "\n".join(_items(turn, appointments))
+    preset = {"command": command, "refs": [a.reference for a in appointments], "listing": listing}
+    await DIALOGS["pick_appointment"].begin(dturn, preset)
+    return HandlerResult(handler, "\n".join(dturn.out))
 
 
 async def _target(turn: Turn, arg: str, command: str, handler: str) -> tuple[Appointment, str] | HandlerResult:
     """The appointment a 取消预约/改约 command names first, with what was typed after it ("改约 2 周五上午10点":
-    the second appointment, "周五上午10点"), or the reply when it names none of the user's."""
+    the second appointment, "周五上午10点"), or the reply when it names none of the user's. A bare 改约 with
+    one appointment moves that one; otherwise a bare command asks which."""
+    if not arg and command == "改约":
+        appointments = await _upcoming(turn)
+        if len(appointments) == 1:
+            return appointments[0], ""
     if not arg:
         return await _which(turn, command, handler)
     named, _, rest = arg.partition(" ")

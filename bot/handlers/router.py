@@ -11,7 +11,6 @@ from tortoise.transactions import in_transaction
 
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
-from bot.dialogs.base import CONFIRM
 from bot.handlers import appointments, customers, reminders, reports, staff, staff_appointments, tasks
 from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
@@ -252,6 +251,11 @@ async def _route(turn: Turn) -> HandlerResult:
         dialog = DIALOGS[session.dialog]
         dturn = dialog_turn(turn, turn.msg.content)
         await dialog.handle(dturn)
+        if dturn.then is not None:  # the dialog ended and hands on to a command ("取消预约 A1024")
+            then = TABLE.find(dturn.then, turn.speaker.role)
+            assert isinstance(then, Match), dturn.then
+            result = await then.command.run(turn, then.arg)
+            return HandlerResult(result.handler, f"{notice}\n{result.text or ''}".strip())
         called = TABLE.find(turn.msg.content, turn.speaker.role) if dturn.missed else None
         if isinstance(called, Match) and called.command.name not in STAY_IN_DIALOG | dialog.stays_for:
             # Not an answer but a command ("改约 A1024" while booking): the dialog is left for it.
@@ -335,10 +339,12 @@ async def _turn(turn: Turn, session: Session) -> HandlerResult:
 
 
 def _writes_business_data(turn: Turn, session: Session, called: Match | Command | None) -> bool:
-    """Whether the turn may write more than its session: a dialog's confirm step, or a command that writes
+    """Whether the turn may write more than its session: a dialog step that writes (`Dialog.writes_at`: the
+    confirmation, the pick of the appointment to cancel), or a command that writes
     (cancelling, paging, 到店, 跟进 ...). Then those writes and the session save commit together, and a lost
     compare-and-set rolls them back before the turn reruns. Every other turn writes at most the session:
     one version-guarded statement."""
-    if session.step == CONFIRM and not session.expired(turn.now):
+    dialog = DIALOGS.get(session.dialog)
+    if dialog is not None and session.step in dialog.writes_at and not session.expired(turn.now):
         return True
     return isinstance(called, Match) and called.command.writes
