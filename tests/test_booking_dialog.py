@@ -468,6 +468,15 @@ async def test_a_command_typed_in_the_middle_of_a_booking_leaves_it(wechat: WeCh
     assert confirm is not None and "请确认" in confirm and "12月1日（周二）10:00" in confirm
 
 
+async def test_cancel_with_nothing_open_says_so_and_keeps_the_appointment(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_late_cancel")
+    await book_as_new_customer(owner)
+    for word in ("取消", "算了", "返回"):
+        reply = await owner.says(word)
+        assert reply is not None and reply.startswith("现在没有进行中的预约") and "取消预约" in reply, reply
+    assert len(await booked("o_late_cancel")) == 1
+
+
 async def test_changes_within_two_hours_are_refused_with_the_phone(wechat: WeChatTester, clock: Clock) -> None:
     owner = wechat.user("o_soon")
     await book_as_new_customer(owner)

@@ -234,3 +234,8 @@ async def test_follow_up_by_another_clerk_is_refused_but_a_manager_may(people: P
     assert "已记录" in (await boss.says(f"跟进 C{customer.id} 到店面谈，满意") or "")
     [row] = await FollowUp.all()
     assert row.method == "visit" and row.result == "满意" and row.staff_id == boss.staff.id
+
+
+async def test_cancel_with_no_dialog_open_tells_staff_nothing_is_open(people: People) -> None:
+    clerk = await people.clerk("张三")
+    assert (await clerk.says("取消") or "").startswith("现在没有进行中的操作")

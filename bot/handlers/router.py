@@ -11,6 +11,7 @@ from tortoise.transactions import in_transaction
 
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
+from bot.dialogs.base import GLOBAL_WORDS
 from bot.handlers import appointments, customers, reminders, reports, staff, staff_appointments, tasks
 from bot.handlers.commands import Command, CommandTable, Match, normalise
 from bot.handlers.locks import UserLocks
@@ -161,6 +162,11 @@ async def _text(turn: Turn, text: str) -> HandlerResult:
     found = TABLE.find(text, turn.speaker.role)
     if found is not None:
         return await _run(turn, found)
+    if GLOBAL_WORDS.get(normalise(text)) in ("cancel", "back", "restart"):
+        # 取消 / 返回 with nothing open (often just after a dialog ended or expired): say so, and how to cancel
+        # an appointment, rather than "not understood".
+        key = "staff.nothing_open" if turn.speaker.is_staff else "nothing_open"
+        return HandlerResult("nothing_open", replies.render(key))
     shown = text if len(text) <= 20 else text[:20] + "…"
     if turn.speaker.is_staff:
         close = TABLE.suggest(text, turn.speaker.role)

@@ -25,6 +25,8 @@ REPLIES: dict[str, str] = {
     "staff.unknown": "没有看懂“{text}”。您是不是想用：\n{suggestions}\n回复“帮助”查看全部功能。",
     "staff.unknown_plain": "没有看懂“{text}”。回复“帮助”查看您可以使用的功能。",
     "unknown": "抱歉，我没有看懂“{text}”。\n{help}",
+    "nothing_open": "现在没有进行中的预约。如需取消已有的预约，请回复“取消预约”；回复“帮助”查看全部功能。",
+    "staff.nothing_open": "现在没有进行中的操作。回复“帮助”查看您可以使用的功能。",
     "voice_unrecognized": "抱歉，没能听清您的语音，请直接打字告诉我。",
     "media_received": "已收到您发来的{kind}。目前我只能读懂文字，请用文字告诉我您需要什么。",
     "location_received": "已收到您的位置。门店地址：{address}，电话：{phone}。",
