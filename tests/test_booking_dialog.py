@@ -153,6 +153,14 @@ async def test_voice_message_books(wechat: WeChatTester) -> None:
     assert appt.start_at == at(29, 14)
 
 
+async def test_a_mobile_read_out_digit_by_digit_is_taken(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_spoken_digits")
+    assert "怎么称呼" in (await owner.speaks("明天下午两点粤A54321做保养。") or "")
+    assert "手机号" in (await owner.speaks("我叫钱七。") or "")
+    confirm = await owner.speaks("幺三八，零零幺三，八零零零。")
+    assert confirm is not None and "请确认" in confirm and "138****8000" in confirm
+
+
 async def test_subscribe_with_a_campaign_scene_starts_booking_and_records_the_campaign(
     wechat: WeChatTester,
 ) -> None:
