@@ -17,7 +17,9 @@ ACTIONS: dict[str, str] = {"改约": "改约", "取消预约": "取消"}
 def read_which(text: str, turn: DialogTurn) -> str | None:
     """The reference of the listed appointment the answer names, by number or by reference."""
     refs: list[str] = turn.data["refs"]
-    answer = "".join(normalize(text).split()).upper()
+    # The command typed again with the pick ("取消预约 2" after 取消预约) is the same answer.
+    answer = "".join(normalize(text).split()).removeprefix(turn.data["command"]).upper()
+    text = answer or text
     if REFERENCE.match(answer):
         return answer if answer in refs else None
     pick = parse_pick(text, len(refs))
