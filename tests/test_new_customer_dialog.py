@@ -112,3 +112,15 @@ async def test_confirm_edits_and_global_words(people: People) -> None:
     session = await DialogSession.get_or_none(openid=clerk.openid)
     assert session is None or not session.dialog
     assert await Customer.all().count() == 0
+
+
+async def test_another_command_instead_of_an_answer_leaves_the_dialog_unsaved(people: People) -> None:
+    clerk = await people.clerk("张三")
+    assert "客户姓名" in (await clerk.says("新增客户") or "")
+    assert "手机号" in (await clerk.says("李四") or "")
+    # The clerk turns to something else: the unfinished customer is dropped and the command answered.
+    reply = await clerk.says("今日预约")
+    assert reply is not None and reply.startswith("刚才的新增客户还没保存，已放弃。\n"), reply
+    assert "预约" in reply.split("\n", 1)[1]
+    assert await Customer.all().count() == 0
+    assert not (await DialogSession.get(openid=clerk.openid)).dialog

@@ -62,6 +62,7 @@ REPLIES: dict[str, str] = {
     "customers.method_visit": "到店",
     "customers.method_other": "其他",
     # 新增客户 dialog
+    "new_customer.left": "刚才的新增客户还没保存，已放弃。",
     "new_customer.expired": "上次的新增客户超过30分钟没有完成，已自动取消，未保存任何信息。",
     "new_customer.cancelled": "好的，已取消新增客户，未保存任何信息。",
     "new_customer.too_many_misses": "还是没能看懂。回复“帮助”查看各项的填写格式，或回复“取消”放弃新增客户。",

@@ -26,6 +26,7 @@ REPLIES: dict[str, str] = {
     "tasks.staff_with_no": "{name}（工号 {no}）",
     "tasks.staff_with_mobile": "{name}（{mobile}）",
     # --- the 派任务 dialog ---
+    "assign_task.left": "刚才的派任务还没提交，已放弃，未创建任务。",
     "assign_task.expired": "上次的派任务超过30分钟没有完成，已自动取消，未创建任务。",
     "assign_task.too_many_misses": "还是没能看懂。回复“帮助”查看说明，或回复“取消”放弃派任务。",
     "assign_task.what": "派任务",

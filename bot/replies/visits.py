@@ -86,6 +86,7 @@ REPLIES: dict[str, str] = {
     # The 代客预约 dialog's own wording of the moments every dialog has (Dialog.wording).
     "book_for_customer.what": "为客户代约到店服务",
     "book_for_customer.cancelled": "好的，已取消代客预约。",
+    "book_for_customer.left": "刚才的代客预约还没提交，已放弃。",
     "book_for_customer.expired": "上次的代客预约超过30分钟没有完成，已自动取消，未预约。",
     "book_for_customer.too_many_misses": "还是没能看懂。回复“帮助”查看说明，或回复“取消”放弃代客预约。",
 }
