@@ -3,13 +3,12 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from bot.dialogs.base import Dialog, DialogTurn, Step
 from bot.nlu import normalize, parse_pick
+from bot.services.booking import REFERENCE_RE
 
-REFERENCE = re.compile(r"^[A-Za-z]\d{3,}$")
 # What each command is called in the question ("请问要改约哪个预约？").
 ACTIONS: dict[str, str] = {"改约": "改约", "取消预约": "取消"}
 
@@ -19,10 +18,9 @@ def read_which(text: str, turn: DialogTurn) -> str | None:
     refs: list[str] = turn.data["refs"]
     # The command typed again with the pick ("取消预约 2" after 取消预约) is the same answer.
     answer = "".join(normalize(text).split()).removeprefix(turn.data["command"]).upper()
-    text = answer or text
-    if REFERENCE.match(answer):
+    if REFERENCE_RE.match(answer):
         return answer if answer in refs else None
-    pick = parse_pick(text, len(refs))
+    pick = parse_pick(answer or text, len(refs))
     return refs[pick - 1] if pick is not None else None
 
 

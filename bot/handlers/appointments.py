@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 from bot import replies
 from bot.dialogs import DIALOGS, DialogTurn
 from bot.dialogs.booking import SERVICES_BY_CODE, when_text
 from bot.handlers.turn import HandlerResult, Turn
 from bot.models import Appointment, AppointmentStatus
 from bot.services import booking, customers
-
-REFERENCE = re.compile(r"^[A-Za-z]\d{3,}$")
 
 
 def _service_name(code: str) -> str:
@@ -57,7 +53,7 @@ async def _resolve(turn: Turn, arg: str) -> Appointment | None:
     customer = await customers.by_openid(turn.msg.openid)
     if customer is None:
         return None
-    if REFERENCE.match(arg):
+    if booking.REFERENCE_RE.match(arg):
         return await booking.for_customer_by_reference(customer, arg.upper())
     if arg.isdigit():
         upcoming = await booking.upcoming(customer, turn.now)
@@ -66,9 +62,8 @@ async def _resolve(turn: Turn, arg: str) -> Appointment | None:
     return None
 
 
-async def _which(turn: Turn, command: str, handler: str) -> HandlerResult:
+async def _which(turn: Turn, appointments: list[Appointment], command: str, handler: str) -> HandlerResult:
     """A bare 取消预约 / 改约: the appointments, and the next message picks one (`PickAppointmentDialog`)."""
-    appointments = await _upcoming(turn)
     if not appointments:
         return HandlerResult(handler, replies.render("appts.none"))
     assert turn.session is not None
@@ -83,12 +78,11 @@ async def _target(turn: Turn, arg: str, command: str, handler: str) -> tuple[App
     """The appointment a 取消预约/改约 command names first, with what was typed after it ("改约 2 周五上午10点":
     the second appointment, "周五上午10点"), or the reply when it names none of the user's. A bare 改约 with
     one appointment moves that one; otherwise a bare command asks which."""
-    if not arg and command == "改约":
-        appointments = await _upcoming(turn)
-        if len(appointments) == 1:
-            return appointments[0], ""
     if not arg:
-        return await _which(turn, command, handler)
+        appointments = await _upcoming(turn)
+        if command == "改约" and len(appointments) == 1:
+            return appointments[0], ""
+        return await _which(turn, appointments, command, handler)
     named, _, rest = arg.partition(" ")
     appointment = await _resolve(turn, named)
     if appointment is None:

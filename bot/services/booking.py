@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import re
 import secrets
 from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any, Final
@@ -25,6 +26,8 @@ from bot.services.schedule import SlotCheck, Source
 log = logging.getLogger(__name__)
 
 REFERENCE_LETTER: Final = "A"
+# What a customer types as a reference (case and length as `for_customer_by_reference` accepts them).
+REFERENCE_RE: Final = re.compile(r"^[A-Za-z]\d{3,}$")
 # References are drawn at random with the letter and `_digits` digits (A1024). Each stays unique for good,
 # so a length gets crowded over a store's life: once two draws in a row hit taken references, every later
 # booking draws one digit more (A10245). A process starts at the length of the newest reference.
@@ -405,7 +408,7 @@ async def learn_reference_length() -> int:
 def _crowded(digits: int) -> None:
     """References of `digits` digits are crowded: draw longer ones from now on."""
     global _digits
-    if _digits is not None and digits >= _digits and digits < MAX_DIGITS:
+    if _digits is not None and _digits <= digits < MAX_DIGITS:
         _digits = digits + 1
         log.info("appointment references now have %d digits: %d-digit ones are crowded", _digits, digits)
 
