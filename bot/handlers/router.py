@@ -257,19 +257,18 @@ async def _route(turn: Turn) -> HandlerResult:
         dialog = DIALOGS[session.dialog]
         dturn = dialog_turn(turn, turn.msg.content)
         await dialog.handle(dturn)
+        called = TABLE.find(turn.msg.content, turn.speaker.role) if dturn.missed else None
         if dturn.then is not None:  # the dialog ended and hands on to a command ("取消预约 A1024")
             then = TABLE.find(dturn.then, turn.speaker.role)
             assert isinstance(then, Match), dturn.then
             result = await then.command.run(turn, then.arg)
-            return HandlerResult(result.handler, f"{notice}\n{result.text or ''}".strip())
-        called = TABLE.find(turn.msg.content, turn.speaker.role) if dturn.missed else None
-        if isinstance(called, Match) and called.command.name not in STAY_IN_DIALOG | dialog.stays_for:
+        elif isinstance(called, Match) and called.command.name not in STAY_IN_DIALOG | dialog.stays_for:
             # Not an answer but a command ("改约 A1024" while booking): the dialog is left for it.
             session.reset()
-            result = await called.command.run(turn, called.arg)
-            left = replies.render(dialog.wording("left"))
-            return HandlerResult(result.handler, f"{notice}\n{left}\n{result.text or ''}".strip())
-        result = HandlerResult(dialog.name if session.active else "dialog", "\n".join(dturn.out))
+            ran = await called.command.run(turn, called.arg)
+            result = HandlerResult(ran.handler, f"{replies.render(dialog.wording('left'))}\n{ran.text or ''}".strip())
+        else:
+            result = HandlerResult(dialog.name if session.active else "dialog", "\n".join(dturn.out))
     else:
         result = await _text(turn, turn.msg.content)
     if notice:
