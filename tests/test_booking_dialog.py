@@ -279,6 +279,18 @@ async def test_change_one_slot_at_the_confirmation(wechat: WeChatTester) -> None
     assert appt.start_at == datetime(2026, 12, 1, 16, tzinfo=TZ)
 
 
+async def test_the_menus_book_click_during_a_booking_keeps_it(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_click_again")
+    await owner.says("预约")
+    await owner.says("粤A12345")
+    assert "哪天几点" in (await owner.says("保养") or "")
+    # Clicking 预约 in the menu again, as typing it, does not start over: the booking's help, the question.
+    again = await owner.event("click", "BOOK")
+    assert again is not None and again.startswith("您正在预约到店服务") and "哪天几点" in again, again
+    confirm = await owner.says("明天下午3点")
+    assert confirm is not None and "怎么称呼" in confirm
+
+
 async def test_change_words_work_at_any_step_and_show_the_vehicle_menu(wechat: WeChatTester) -> None:
     owner = wechat.user("o_edit_early")
     assert "车牌" in (await owner.says("预约") or "")

@@ -251,7 +251,13 @@ async def _route(turn: Turn) -> HandlerResult:
         expired = DIALOGS.get(session.dialog)
         session.reset()
         notice = replies.render(expired.wording("expired") if expired else "dialog.expired")
-    if turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
+    if turn.msg.is_event and session.active and _clicked_name(turn) in DIALOGS[session.dialog].stays_for:
+        # The menu's 预约 while booking: as typed 预约, no start over; the booking's help and question again.
+        dialog = DIALOGS[session.dialog]
+        dturn = dialog_turn(turn, "帮助")
+        await dialog.handle(dturn)
+        result = HandlerResult(dialog.name, "\n".join(dturn.out))
+    elif turn.msg.is_event:  # menu clicks and scans are commands, whether or not a dialog is open
         result = await _stateful_event(turn)
     elif session.active:
         dialog = DIALOGS[session.dialog]
@@ -274,6 +280,11 @@ async def _route(turn: Turn) -> HandlerResult:
     if notice:
         return HandlerResult(result.handler, f"{notice}\n{result.text or ''}".strip())
     return result
+
+
+def _clicked_name(turn: Turn) -> str | None:
+    """The name of the command a menu click calls (None for other events)."""
+    return CLICK_KEYS.get(turn.msg.event_key) if turn.msg.event == "click" else None
 
 
 def _called(turn: Turn) -> Match | Command | None:
