@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 import pytest
 
 from bot.handlers.staff import owner_history_lines
-from bot.models import Customer, OwnerChange, Staff
-from bot.services import ownership
+from bot.models import Customer, OwnerChange, Staff, Task
+from bot.services import ownership, tasks
 from bot.settings import Settings
 from bot.wechat.sandbox import SandboxState
 from tests.personas import People
-from tests.wechat_helper import WeChatTester
+from tests.wechat_helper import WeChatTester, eventually
 
 MANAGERS_ONLY = "该功能仅限店长使用。回复“帮助”查看您可以使用的功能。"
 
@@ -161,3 +163,44 @@ async def test_manager_commands_are_refused_to_clerks_and_customers(
     assert await customer.says(text) == MANAGERS_ONLY
     assert await Staff.filter(active=True).count() == 2
     assert await OwnerChange.all().count() == 0
+
+
+async def test_a_leavers_open_tasks_follow_their_customers_or_go_to_the_manager(people: People) -> None:
+    boss = await people.manager("王店长")
+    zhang = await people.clerk("张三")
+    li = await people.clerk("李四")
+    zhao = await people.clerk("赵六")
+    his = await people.customer("客户甲", "13800000001", owner=zhang.staff)
+    zhaos = await people.customer("客户乙", "13800000002", owner=zhao.staff)
+    now, tz = people.now, ZoneInfo("Asia/Shanghai")
+    about_his = await tasks.create("回访客户甲", zhang.staff, now, tz=tz, customer=his)
+    about_zhaos = await tasks.create("帮赵六回访客户乙", zhang.staff, now, tz=tz, customer=zhaos)
+    general = await tasks.create("整理展厅", zhang.staff, now, tz=tz)
+    finished = await tasks.create("早已完成", zhang.staff, now, tz=tz)
+    assert about_his and about_zhaos and general and finished
+    await tasks.complete(finished.id, now)
+    reply = await boss.says("停用店员 张三 平均分配")
+    # 客户甲 went to 李四 (the first other clerk), and its task with it; 客户乙's task to 赵六, who owns 客户乙;
+    # the task about no customer to the manager, who can hand it on. The finished task stays where it was.
+    assert reply is not None and reply.endswith("未完成任务 3 个已转交：李四 1 个，赵六 1 个，王店长 1 个。"), reply
+    assignees = {t.title: t.assignee_id for t in await Task.all()}
+    assert assignees == {
+        "回访客户甲": li.staff.id,
+        "帮赵六回访客户乙": zhao.staff.id,
+        "整理展厅": boss.staff.id,
+        "早已完成": zhang.staff.id,
+    }
+    assert "1 个" in (await li.says("我的任务") or "") and "回访客户甲" in (await li.says("我的任务") or "")
+    # The clerks who got a task are told; the manager sees it in the reply.
+    await eventually(lambda: all(any("张三 已停用" in str(m.payload) for m in u.inbox()) for u in (li, zhao)))
+    assert not any("张三 已停用" in str(m.payload) for m in boss.inbox())
+
+
+async def test_a_successor_takes_the_leavers_tasks_about_no_customer(people: People) -> None:
+    boss = await people.manager("王店长")
+    zhang = await people.clerk("张三")
+    li = await people.clerk("李四")
+    await tasks.create("整理展厅", zhang.staff, people.now, tz=ZoneInfo("Asia/Shanghai"))
+    reply = await boss.says("停用店员 张三 交接给 李四")
+    assert reply == "已停用顾问张三，TA 的微信已恢复为普通客户身份。未完成任务 1 个已转交：李四 1 个。"
+    assert [t.assignee_id for t in await Task.all()] == [li.staff.id]

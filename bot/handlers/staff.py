@@ -15,7 +15,7 @@ from bot.handlers.turn import HandlerResult, SceneHandler, Turn
 from bot.models import Staff, StaffRole
 from bot.nlu.phone import MOBILE_RE, mask_mobile, parse_mobile
 from bot.nlu.text import normalize
-from bot.services import ids, menus, ownership, staff
+from bot.services import ids, menus, ownership, staff, tasks
 from bot.services.booking import format_when
 from bot.services.ownership import OwnerEntry
 from bot.services.roles import EVERYONE, MANAGERS
@@ -264,7 +264,23 @@ async def _deactivate(turn: Turn, arg: str) -> HandlerResult:
     text = replies.render(
         "staff.deactivated", role=role_name(member.role), name=member.name, moved=await _moved(done.moved, successor)
     )
+    text += await _tasks_moved(turn, member, done.tasks, manager)
     return HandlerResult("deactivate_staff", text)
+
+
+async def _tasks_moved(turn: Turn, member: Staff, moved: dict[int, int], manager: Staff) -> str:
+    """Where the leaver's open tasks went, for the manager; each new assignee but the manager is told."""
+    if not moved:
+        return ""
+    names = await staff.names(moved)
+    for staff_id, count in moved.items():
+        if staff_id != manager.id:
+            notice = replies.render("staff.tasks_handed_over", name=member.name, count=count)
+            await tasks.tell(staff_id, notice, turn.now, f"handover:{member.id}:{staff_id}:{turn.now.timestamp():.0f}")
+    parts = "，".join(
+        replies.render("staff.tasks_part", name=names[staff_id], count=count) for staff_id, count in moved.items()
+    )
+    return replies.render("staff.tasks_moved", count=sum(moved.values()), parts=parts)
 
 
 async def _moved(moved: dict[int, int], successor: Staff | None) -> str:

@@ -56,6 +56,9 @@ REPLIES: dict[str, str] = {
     "staff.moved_to": "名下 {count} 位客户已交接给 {to_name}。",
     "staff.moved_spread": "名下 {count} 位客户已平均分配给：{parts}。",
     "staff.moved_part": "{name} {count} 位",
+    "staff.tasks_moved": "未完成任务 {count} 个已转交：{parts}。",
+    "staff.tasks_part": "{name} {count} 个",
+    "staff.tasks_handed_over": "{name} 已停用，TA 的 {count} 个未完成任务已转给您，回复“我的任务”查看。",
     "staff.successor_needed": (
         "{name} 名下还有 {count} 位客户，请指定接手人，"
         "例如“停用店员 {name} 交接给 李四”，或“停用店员 {name} 平均分配”。"

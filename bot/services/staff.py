@@ -16,7 +16,7 @@ from typing import Final, NoReturn, cast
 from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
-from bot.models import BindingAttempt, BindingCode, Customer, Staff, StaffRole
+from bot.models import BindingAttempt, BindingCode, Customer, Staff, StaffRole, Task, TaskStatus
 from bot.nlu.phone import parse_mobile
 from bot.services import ownership, roles
 from bot.services.outbox import atomic, insert_unless_taken
@@ -143,10 +143,11 @@ class Bound:
 
 @dataclass(frozen=True, slots=True)
 class Deactivated:
-    """A deactivation and where the customers went: staff id -> how many."""
+    """A deactivation, where the customers went and where the open tasks went: staff id -> how many."""
 
     staff: Staff
     moved: dict[int, int]
+    tasks: dict[int, int]
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,10 +347,29 @@ async def deactivate(
             moved = await ownership.spread(member.id, clerks, by_staff_id=by.id, now=now)
         elif owned:
             raise SuccessorNeeded(owned)
+        tasks = await _hand_over_tasks(member.id, successor.id if successor is not None else by.id)
         await Staff.filter(id=member.id).update(active=False, deactivated_at=now)
         await BindingCode.filter(staff_id=member.id, used_at__isnull=True).delete()
     roles.invalidate()
-    return Deactivated(await Staff.get(id=member.id), moved)
+    return Deactivated(await Staff.get(id=member.id), moved, tasks)
+
+
+async def _hand_over_tasks(member_id: int, fallback_id: int) -> dict[int, int]:
+    """The leaver's open tasks: one about a customer goes to that customer's owner (after the customers
+    moved, so usually the successor), any other to `fallback_id` (the successor, or the manager, who can
+    hand it on). Returns staff id -> how many."""
+    rows = await Task.filter(assignee_id=member_id, status=TaskStatus.OPEN).values("id", "customer_id")
+    if not rows:
+        return {}
+    customer_ids = {row["customer_id"] for row in rows if row["customer_id"] is not None}
+    active = Customer.filter(id__in=customer_ids, owner__active=True).exclude(owner_id=member_id)
+    owners = dict(cast(list[tuple[int, int]], await active.values_list("id", "owner_id"))) if customer_ids else {}
+    to: dict[int, list[int]] = {}
+    for row in rows:
+        to.setdefault(owners.get(row["customer_id"], fallback_id), []).append(row["id"])
+    for staff_id, ids in to.items():
+        await Task.filter(id__in=ids).update(assignee_id=staff_id)
+    return {staff_id: len(ids) for staff_id, ids in to.items()}
 
 
 async def listing() -> list[StaffLine]:
