@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 import asyncpg
@@ -14,7 +14,7 @@ from tortoise.connection import connections
 
 from bot.app import create_app
 from bot.models import Appointment, Customer, DialogSession, OutboxMessage, Staff, Vehicle
-from bot.services import booking, sessions
+from bot.services import booking, schedule, sessions
 from bot.settings import Settings
 from bot.wechat.peer import WeChatPeer
 from tests.conftest import SATURDAY_MORNING, TEST_DATABASE, Clock, record_asyncpg_statements
@@ -339,6 +339,20 @@ async def test_full_slot_offers_alternatives_and_a_number_picks_one(wechat: WeCh
     await owner.says("确认")
     [appt] = await booked("o_full")
     assert appt.start_at in (at(29, 14, 30), at(29, 15, 30), at(29, 14), at(29, 16))
+
+
+async def test_a_day_with_no_open_time_says_why_not_that_it_is_full(wechat: WeChatTester, clock: Clock) -> None:
+    await schedule.add_closed_day(date(2026, 12, 2), "盘点")
+    owner = wechat.user("o_closed_day")
+    closed = await owner.says("12月2日上午 粤A12345 保养")
+    assert closed is not None and closed.startswith("12月2日（周三）门店休息。最近可预约的时间"), closed
+    assert "约满" not in closed and "回复 1、2、3" in closed
+    evening = await owner.says("明天晚上")
+    assert evening is not None and evening.startswith("这个时间不在营业时间（08:30-18:00）内"), evening
+    assert "11月29日（周日）17:00" in evening  # the end of that day, not its morning
+    clock.advance(minutes=25)  # Saturday 10:55: the morning's times are past or inside the hour's lead
+    late = await owner.says("今天上午")
+    assert late is not None and late.startswith("需要至少提前1小时预约"), late
 
 
 async def test_a_time_outside_the_rules_gets_a_reason(wechat: WeChatTester) -> None:

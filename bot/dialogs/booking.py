@@ -301,12 +301,14 @@ async def offer_day(
         turn.data["choices"] = [dt.isoformat() for dt in shown]
         turn.say("booking.ask_time_of_day", day=booking.format_day(day), menu=time_choices(turn, shown, with_day=False))
         return False
-    around = datetime.combine(day, datetime.min.time(), tzinfo=turn.settings.tz).replace(hour=10)
-    alternatives = await schedule.nearest_open(service, max(around, turn.now), turn.now, source=source)
-    turn.data["choices"] = [dt.isoformat() for dt in alternatives]
+    check = await schedule.day_check(service, day, turn.now, part=part, source=source)
+    if check.reason != "full":
+        refuse_time(turn, check)  # closed, past, too far ...: said as for a single time
+        return False
+    turn.data["choices"] = [dt.isoformat() for dt in check.alternatives]
     turn.data.pop("day", None)
-    if alternatives:
-        turn.say("booking.day_full", day=booking.format_day(day), menu=time_choices(turn, alternatives))
+    if check.alternatives:
+        turn.say("booking.day_full", day=booking.format_day(day), menu=time_choices(turn, check.alternatives))
     else:
         turn.say("booking.no_slots", reason="", phone=turn.settings.store_phone)
     return False

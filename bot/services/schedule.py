@@ -414,6 +414,56 @@ async def open_slots(
     return starts if limit is None else starts[:limit]
 
 
+async def day_check(
+    service_code: str,
+    day: date,
+    now: datetime,
+    *,
+    part: DayPart | None = None,
+    source: Source = BookingSource.SELF,
+) -> SlotCheck:
+    """Why `day` (or its `part`) offers no open start, as `check` answers for one start (`requested` is that
+    day at 10:00, or the part's first start), with the open starts nearest to it. The reason: past, too_far
+    or closed_day for the whole day; for an open day, the rule every start of it breaks (too_soon when some
+    are past and the rest too soon; outside_hours for a part the hours leave out), otherwise full."""
+    _require_aware(now)
+    cal = await load_calendar()
+    kind = await service_kind(service_code, source=source)
+    requested = cal._at(day, 10 * 60)
+
+    def answer(reason: Reason, alternatives: list[datetime]) -> SlotCheck:
+        return SlotCheck(requested, reason, alternatives, _minutes(cal.lead), cal.horizon_days, cal)
+
+    if kind is None:
+        return answer("unknown_service", [])
+    duration = timedelta(minutes=kind.duration_minutes)
+    starts = [s for s in cal.grid(day, duration) if part is None or _part_of(s) == part]
+    if part is not None and starts:
+        requested = starts[0]
+    elif part == "evening":  # after hours: offer the end of that day, not its morning
+        requested = datetime.combine(day, EVENING, tzinfo=cal.tz)
+    today = cal.day_of(now)
+    reason: Reason
+    if day < today:
+        reason = "past"
+    elif day > today + timedelta(days=cal.horizon_days):
+        reason = "too_far"
+    elif not cal.is_open(day):
+        reason = "closed_day"
+    elif not starts:
+        reason = "outside_hours"
+    else:
+        reasons = {cal.refusal(s, duration, now) for s in starts}
+        if len(reasons) == 1 and None not in reasons:
+            (reason,) = cast(set[Reason], reasons)
+        elif reasons <= {"past", "too_soon"}:
+            reason = "too_soon"
+        else:
+            reason = "full"
+    around = max(requested, cal.local(now))
+    return answer(reason, await _nearest(cal, duration, cal.limit(source), around, now, ALTERNATIVES, Counter(), set()))
+
+
 async def nearest_open(
     service_code: str,
     around: datetime,

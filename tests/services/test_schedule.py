@@ -156,6 +156,31 @@ async def test_no_open_slots_on_closed_past_or_too_far_days(store: None) -> None
     assert await schedule.open_slots("no_such_service", date(2026, 11, 29), NOW) == []
 
 
+async def test_a_day_with_no_open_start_says_why(store: None) -> None:
+    await schedule.add_closed_day(date(2026, 12, 1))
+    for hour in range(8, 18):
+        for minute in (0, 30):
+            if (hour, minute) >= (8, 30):
+                await fill(f"11-30 {hour:02d}:{minute:02d}")
+    cases = [
+        (date(2026, 12, 1), None, "closed_day"),
+        (date(2026, 11, 27), None, "past"),
+        (date(2026, 12, 29), None, "too_far"),
+        (date(2026, 11, 30), None, "full"),
+        (date(2026, 11, 29), "evening", "outside_hours"),
+    ]
+    for day, part, reason in cases:
+        check = await schedule.day_check("inspection", day, NOW, part=part)
+        assert (check.reason, len(check.alternatives)) == (reason, 3), day
+    # The closed day is named, its hours unknown; the alternatives are the open starts nearest its 10:00.
+    closed = await schedule.day_check("inspection", date(2026, 12, 1), NOW)
+    assert closed.requested == at("12-01 10:00") and closed.hours_text is None
+    assert closed.alternatives == [at("12-02 08:30"), at("12-02 09:00"), at("12-02 09:30")]
+    # This morning at 11:05 the last starts are inside the hour's lead, the rest past.
+    late = await schedule.day_check("inspection", date(2026, 11, 28), at("11-28 11:05"), part="morning")
+    assert late.reason == "too_soon"
+
+
 async def test_nearest_open_skips_a_full_day(store: None) -> None:
     for hour in range(8, 18):
         for minute in (0, 30):
