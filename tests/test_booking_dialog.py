@@ -350,6 +350,8 @@ async def test_a_day_with_no_open_time_says_why_not_that_it_is_full(wechat: WeCh
     evening = await owner.says("明天晚上")
     assert evening is not None and evening.startswith("这个时间不在营业时间（08:30-18:00）内"), evening
     assert "11月29日（周日）17:00" in evening  # the end of that day, not its morning
+    tonight = await owner.says("今晚")
+    assert tonight is not None and tonight.startswith("这个时间不在营业时间") and "11月28日（周六）17:00" in tonight
     clock.advance(minutes=25)  # Saturday 10:55: the morning's times are past or inside the hour's lead
     late = await owner.says("今天上午")
     assert late is not None and late.startswith("需要至少提前1小时预约"), late

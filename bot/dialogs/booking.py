@@ -39,6 +39,8 @@ DAY_PARTS: dict[str, schedule.DayPart] = {
     "傍晚": "evening",
     "晚上": "evening",
 }
+# Words that name a day and its part at once (the day itself comes from parse_when).
+DAY_AND_PART: dict[str, schedule.DayPart] = {"明早": "morning", "今晚": "evening", "明晚": "evening"}
 MAX_CHOICES = 6
 # A day part said alone ("下午", "下午吧") after a day was chosen narrows that day, not today.
 BARE_DAY_PART = re.compile(rf"(?:那就|就)?({'|'.join(DAY_PARTS)})(?:吧|呢|的|可以|都行|好了|的时候)?")
@@ -101,7 +103,7 @@ def read_when(text: str, turn: DialogTurn) -> Any:
     if isinstance(parsed, datetime):
         return parsed.isoformat()
     if isinstance(parsed, date):
-        part = next((p for word, p in DAY_PARTS.items() if word in text), None)
+        part = next((p for word, p in (DAY_PARTS | DAY_AND_PART).items() if word in text), None)
         return {"day": parsed.isoformat(), "part": part}
     return None
 
