@@ -169,3 +169,12 @@ async def test_the_owner_is_told_when_another_clerk_books_for_their_customer(peo
     await eventually(lambda: len(told()) == 1)
     assert appt.reference in str(told()[0].payload)
     assert await OutboxMessage.filter(openid=desk.openid).count() == 0
+
+
+async def test_a_customer_with_no_car_yet_is_answered_for_the_clerk(people: People) -> None:
+    clerk = await people.clerk("张三")
+    customer = await people.customer("王五", "13800002222", owner=clerk.staff)  # no car on record
+    assert "车牌" in (await clerk.says(f"代客预约 C{customer.id}") or "")
+    reply = await clerk.says("客户还没提车")
+    assert reply is not None and reply.startswith("预约需要登记车牌。客户还没有车"), reply
+    assert "服务" in (await clerk.says("粤B24680") or "")

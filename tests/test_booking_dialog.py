@@ -128,6 +128,18 @@ async def test_day_part_and_hour_sent_one_by_one_stay_on_the_day_said_first(wech
     assert "08:30" not in afternoon and "1. 12:00" in afternoon and "16:30" in afternoon
 
 
+async def test_no_car_yet_is_understood_at_the_plate_step(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_no_car")
+    assert "车牌" in (await owner.says("我想周六上午试驾") or "")
+    for answer in ("没有车", "新车还没上牌"):
+        reply = await owner.says(answer)
+        assert reply is not None and reply.startswith("在线预约需要登记车牌") and "020-88886666" in reply, reply
+    # Not counted as misses (three would end in "没能看懂"): a plate still goes on with the booking.
+    assert (await DialogSession.get(openid="o_no_car")).misses == 0
+    times = await owner.says("粤A12345")
+    assert times is not None and times.startswith("12月5日（周六）可预约的时间"), times
+
+
 async def test_a_name_typed_with_a_space_or_as_an_emoji(wechat: WeChatTester) -> None:
     owner = wechat.user("o_spaced")
     assert "怎么称呼" in (await owner.says("明天下午3点 粤A12345 保养") or "")

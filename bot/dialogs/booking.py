@@ -63,13 +63,21 @@ def time_choices(turn: DialogTurn, starts: list[datetime], *, with_day: bool = T
 # --- slot readers (pure, except that they look at the turn to know which menu is on screen) ------------
 
 
+# "没有车" / "新车还没上牌" where the plate is asked: understood, and answered (`BookingDialog.no_plate`).
+NO_PLATE = "-"
+NO_PLATE_RE = re.compile(r"没有?车|还没有?上牌|没有?上牌|没有?车牌|无车牌|新车|还没提车|没提车")
+
+
 def read_plate(text: str, turn: DialogTurn) -> str | None:
     vehicles: list[str] = turn.data.get("vehicles", [])
     if vehicles and turn.session.step == "plate":
         pick = parse_pick(text, len(vehicles))
         if pick is not None:
             return vehicles[pick - 1]
-    return parse_plate(text)
+    plate = parse_plate(text)
+    if plate is None and turn.session.step == "plate" and NO_PLATE_RE.search(text):
+        return NO_PLATE
+    return plate
 
 
 def menu_of(turn: DialogTurn) -> list[ServiceType]:
@@ -135,6 +143,7 @@ class BookingDialog(Dialog):
     source: ClassVar[Source] = BookingSource.SELF
     vehicle_ask: ClassVar[str] = "booking.ask_vehicle"
     vehicle_retry: ClassVar[str] = "booking.retry_vehicle"
+    no_plate: ClassVar[str] = "booking.no_plate"
     steps: ClassVar[tuple[Step, ...]] = (
         Step("plate", ask="booking.ask_plate", retry="booking.retry_plate", parse=read_plate),
         Step("service", ask="booking.ask_service", retry="booking.retry_service", parse=read_service),
@@ -196,6 +205,10 @@ class BookingDialog(Dialog):
         super().miss(turn, step)
 
     async def accept(self, turn: DialogTurn, slot: str, value: Any) -> bool:
+        if slot == "plate" and value == NO_PLATE:
+            # Every appointment is for a car on record: say so and who can help, the question stands.
+            turn.say(self.no_plate, phone=turn.settings.store_phone)
+            return False
         if slot != "when":
             turn.data[slot] = value
             return True
@@ -355,6 +368,7 @@ class ClerkBookingDialog(BookingDialog):
     source = BookingSource.CLERK
     vehicle_ask = "visits.book_ask_vehicle"
     vehicle_retry = "visits.book_retry_vehicle"
+    no_plate = "visits.book_no_plate"
     steps: ClassVar[tuple[Step, ...]] = (
         Step("plate", ask="visits.book_ask_plate", retry="booking.retry_plate", parse=read_plate),
         Step("service", ask="booking.ask_service", retry="booking.retry_service", parse=read_service),

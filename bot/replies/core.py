@@ -54,6 +54,10 @@ REPLIES: dict[str, str] = {
     "booking.retry_plate": "车牌格式好像不对，请按 粤A12345 的格式输入车牌（新能源车为8位，如 粤AD12345）。",
     "booking.ask_vehicle": "请问是哪辆车？\n{menu}\n回复序号，或直接发送新的车牌。",
     "booking.retry_vehicle": "请回复车辆序号（如 1），或按 粤A12345 的格式发送车牌。\n{menu}",
+    "booking.no_plate": (
+        "在线预约需要登记车牌。还没有车或新车未上牌（比如想预约试驾），请致电 {phone}，顾问为您安排；"
+        "有车牌请直接发送，例如 粤A12345。"
+    ),
     "booking.ask_service": "请问需要什么服务？\n{menu}\n回复序号或名称即可。",
     "booking.retry_service": "请回复服务序号（如 1）或名称（如 保养、维修）。\n{menu}",
     "booking.ask_when": "请问您想哪天几点到店？例如：明天下午3点、周六上午10点。",

@@ -71,6 +71,9 @@ REPLIES: dict[str, str] = {
     "visits.book_gone": "这位客户的记录已不存在，代客预约已结束。",
     "visits.book_start": "为客户 {customer}（{mobile}）代约。",
     "visits.book_ask_plate": "请发送客户的车牌号，例如：粤A12345。",
+    "visits.book_no_plate": (
+        "预约需要登记车牌。客户还没有车或新车未上牌时暂不能在系统中预约，可先用“跟进”记下。发送车牌即可继续。"
+    ),
     "visits.book_ask_vehicle": "客户的哪辆车？\n{menu}\n回复序号，或发送新车牌（将登记到这位客户名下）。",
     "visits.book_retry_vehicle": "请回复车辆序号（如 1），或按 粤A12345 的格式发送车牌。\n{menu}",
     "visits.book_ask_when": "客户想哪天几点到店？例如：明天下午3点、周一上午10点。",
