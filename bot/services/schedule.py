@@ -441,7 +441,7 @@ async def day_check(
     if part is not None and starts:
         requested = starts[0]
     elif part == "evening":  # after hours: offer the end of that day, not its morning
-        requested = datetime.combine(day, EVENING, tzinfo=cal.tz)
+        requested = cal._at(day, _minute(EVENING))
     today = cal.day_of(now)
     reason: Reason
     if day < today:
