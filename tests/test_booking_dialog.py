@@ -499,6 +499,20 @@ async def test_a_bare_reschedule_or_cancel_asks_which_and_the_number_answers(wec
     assert len(await booked("o_which_other")) == 1
 
 
+async def test_a_number_after_my_appointments_says_how_to_move_or_cancel_it(wechat: WeChatTester) -> None:
+    owner = wechat.user("o_number")
+    await book_as_new_customer(owner)
+    [appt] = await booked("o_number")
+    assert "您的预约" in (await owner.says("我的预约") or "")
+    picked = await owner.says("1")
+    assert picked == (
+        f"第1个预约：11月29日（周日）15:00 保养（粤A12345）预约号 {appt.reference}\n"
+        "改约请回复“改约 1”，取消请回复“取消预约 1”。"
+    )
+    assert "没有看懂" in (await owner.says("2") or "")  # there is no second one
+    assert "没有看懂" in (await wechat.user("o_nobody").says("1") or "")
+
+
 async def test_a_command_typed_in_the_middle_of_a_booking_leaves_it(wechat: WeChatTester) -> None:
     owner = wechat.user("o_switch")
     await book_as_new_customer(owner)

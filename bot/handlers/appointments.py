@@ -7,6 +7,7 @@ from bot.dialogs import DIALOGS, DialogTurn
 from bot.dialogs.booking import SERVICES_BY_CODE, when_text
 from bot.handlers.turn import HandlerResult, Turn
 from bot.models import Appointment, AppointmentStatus
+from bot.nlu import parse_pick
 from bot.services import booking, customers
 
 
@@ -46,6 +47,19 @@ async def my_appointments(turn: Turn) -> HandlerResult:
     if not appointments:
         return HandlerResult("my_appointments", replies.render("appts.none"))
     return HandlerResult("my_appointments", _listing(turn, appointments))
+
+
+async def bare_pick(turn: Turn, text: str) -> HandlerResult | None:
+    """A list number sent on its own ("2", "第二个"), as after 我的预约: which appointment that is, and how to
+    move or cancel it. None when `text` is no number, or the customer has no such appointment."""
+    if parse_pick(text, 99) is None:
+        return None
+    appointments = await _upcoming(turn)
+    pick = parse_pick(text, len(appointments))
+    if pick is None:
+        return None
+    item = _items(turn, appointments)[pick - 1].split(". ", 1)[1]
+    return HandlerResult("my_appointments", replies.render("appts.which_action", n=pick, item=item))
 
 
 async def _resolve(turn: Turn, arg: str) -> Appointment | None:

@@ -176,6 +176,9 @@ async def _text(turn: Turn, text: str) -> HandlerResult:
         return HandlerResult("unknown", replies.render("staff.unknown", text=shown, suggestions=lines))
     if _wants_booking(text, normalise(text), turn):
         return await _book(turn, text)
+    picked = await appointments.bare_pick(turn, text)  # "2" after 我的预约
+    if picked is not None:
+        return picked
     return HandlerResult("unknown", replies.render("unknown", text=shown, help=TABLE.help(turn.speaker.role)))
 
 

@@ -101,6 +101,7 @@ REPLIES: dict[str, str] = {
     "pick_appointment.cancelled": "好的，预约保持不变。",
     "pick_appointment.left": "好的，刚才列出的预约没有修改。",
     "pick_appointment.expired": "刚才列出的预约已超过30分钟没有选择，没有做任何修改。",
+    "appts.which_action": "第{n}个预约：{item}\n改约请回复“改约 {n}”，取消请回复“取消预约 {n}”。",
     "appts.not_found": "没有找到这个预约，请回复“我的预约”查看您的预约。",
     "appts.not_changeable": "预约 {reference} 已到店或已结束，无法在线修改。如有疑问请致电 {phone}。",
     "appts.too_late": "距离预约时间已不足2小时，无法在线修改，请致电 {phone} 联系门店。",
