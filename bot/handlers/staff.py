@@ -15,8 +15,9 @@ from bot.handlers.turn import HandlerResult, SceneHandler, Turn
 from bot.models import Staff, StaffRole
 from bot.nlu.phone import MOBILE_RE, mask_mobile, parse_mobile
 from bot.nlu.text import normalize
-from bot.services import ids, menus, ownership, staff, tasks
+from bot.services import ids, menus, ownership, roles, staff, tasks
 from bot.services.booking import format_when
+from bot.services.outbox import atomic
 from bot.services.ownership import OwnerEntry
 from bot.services.roles import EVERYONE, MANAGERS
 from bot.wechat.errors import WeChatAPIError
@@ -246,7 +247,9 @@ async def _deactivate(turn: Turn, arg: str) -> HandlerResult:
     assert turn.speaker.staff_id is not None  # the table lets managers only through
     manager = await staff.get(turn.speaker.staff_id)
     try:
-        done = await staff.deactivate(member, turn.now, by=manager, successor=successor, spread=spread)
+        async with atomic():  # the leaver's tasks move and their new assignees are told, or neither
+            done = await staff.deactivate(member, turn.now, by=manager, successor=successor, spread=spread)
+            await _tell_new_assignees(turn, member, done.tasks, manager)
     except staff.SuccessorNeeded as exc:
         text = replies.render("staff.successor_needed", name=member.name, count=exc.customers)
         return HandlerResult("deactivate_staff", text)
@@ -258,25 +261,30 @@ async def _deactivate(turn: Turn, arg: str) -> HandlerResult:
         return HandlerResult("deactivate_staff", replies.render("staff.no_clerks_left"))
     except staff.BadSuccessor:
         return HandlerResult("deactivate_staff", replies.render("staff.bad_successor"))
+    roles.invalidate()  # again, now that it is committed (a read in between may have cached the old role)
     log.info("staff %s deactivated by %s", member.id, manager.id)
     if member.openid is not None and await _set_tag(turn, member.openid, add=False):
         await staff.mark_tagged(member.id, False)
     text = replies.render(
         "staff.deactivated", role=role_name(member.role), name=member.name, moved=await _moved(done.moved, successor)
     )
-    text += await _tasks_moved(turn, member, done.tasks, manager)
+    text += await _tasks_moved(done.tasks)
     return HandlerResult("deactivate_staff", text)
 
 
-async def _tasks_moved(turn: Turn, member: Staff, moved: dict[int, int], manager: Staff) -> str:
-    """Where the leaver's open tasks went, for the manager; each new assignee but the manager is told."""
-    if not moved:
-        return ""
-    names = await staff.names(moved)
+async def _tell_new_assignees(turn: Turn, member: Staff, moved: dict[int, int], manager: Staff) -> None:
+    """Each staff member but the manager (who reads it in the reply) hears of the leaver's tasks they got."""
     for staff_id, count in moved.items():
         if staff_id != manager.id:
             notice = replies.render("staff.tasks_handed_over", name=member.name, count=count)
             await tasks.tell(staff_id, notice, turn.now, f"handover:{member.id}:{staff_id}:{turn.now.timestamp():.0f}")
+
+
+async def _tasks_moved(moved: dict[int, int]) -> str:
+    """Where the leaver's open tasks went, for the manager's reply."""
+    if not moved:
+        return ""
+    names = await staff.names(moved)
     parts = "，".join(
         replies.render("staff.tasks_part", name=names[staff_id], count=count) for staff_id, count in moved.items()
     )
